@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "pending.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cm_pending_free(cm_pending *q)
+{
+    free(q->ring);
+    memset(q, 0, sizeof *q);
+}
+
+static bool grow(cm_pending *q)
+{
+    uint32_t ncap = q->cap ? q->cap * 2 : 8;
+    cm_entry *nring = malloc((size_t)ncap * sizeof *nring);
+    if (!nring)
+        return false;
+    for (uint32_t i = 0; i < q->count; i++)
+        nring[i] = *cm_pending_at(q, i);
+    free(q->ring);
+    q->ring = nring;
+    q->cap = ncap;
+    q->head = 0;
+    return true;
+}
+
+/* Offset of a key from the head key: the queue's sort coordinate. */
+static inline uint32_t offset_of(const cm_pending *q, uint32_t key)
+{
+    return key - cm_pending_at(q, 0)->key;
+}
+
+cm_entry *cm_pending_push(cm_pending *q, uint32_t key)
+{
+    if (q->count == q->cap && !grow(q))
+        return NULL;
+    if (q->count == 0) {
+        q->unsorted = false;
+    } else if (!q->unsorted) {
+        uint32_t off = offset_of(q, key);
+        uint32_t tail_off = offset_of(q, cm_pending_at(q, q->count - 1)->key);
+        if (off >= 0x80000000u || off <= tail_off)
+            q->unsorted = true;
+    }
+    cm_entry *e = cm_pending_at(q, q->count);
+    q->count++;
+    memset(e, 0, sizeof *e);
+    e->key = key;
+    return e;
+}
+
+cm_entry *cm_pending_find(cm_pending *q, uint32_t key, int64_t min_t)
+{
+    if (q->count == 0)
+        return NULL;
+    if (q->unsorted) {
+        for (uint32_t i = 0; i < q->count; i++) {
+            cm_entry *e = cm_pending_at(q, i);
+            if (e->key == key && !e->removed && e->t_ns >= min_t)
+                return e;
+        }
+        return NULL;
+    }
+    uint32_t want = offset_of(q, key);
+    uint32_t lo = 0, hi = q->count; /* search [lo, hi) */
+    if (want > offset_of(q, cm_pending_at(q, q->count - 1)->key))
+        return NULL;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint32_t off = offset_of(q, cm_pending_at(q, mid)->key);
+        if (off < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < q->count) {
+        cm_entry *e = cm_pending_at(q, lo);
+        if (e->key == key && !e->removed && e->t_ns >= min_t)
+            return e;
+    }
+    return NULL;
+}
+
+static inline bool serial_le(uint32_t a, uint32_t b)
+{
+    return (uint32_t)(b - a) < 0x80000000u; /* a == b or b after a */
+}
+
+void cm_pending_remove_upto(cm_pending *q, uint32_t key)
+{
+    while (q->count > 0) {
+        cm_entry *h = cm_pending_at(q, 0);
+        if (!h->removed && !serial_le(h->key, key))
+            break;
+        q->head = (q->head + 1) & (q->cap - 1);
+        q->count--;
+    }
+    if (q->count == 0) {
+        q->unsorted = false;
+        return;
+    }
+    /* Sorted and head after key: everything after key only if the tail is. */
+    if (!q->unsorted && !serial_le(cm_pending_at(q, q->count - 1)->key, key))
+        return;
+    for (uint32_t i = 0; i < q->count; i++) {
+        cm_entry *e = cm_pending_at(q, i);
+        if (serial_le(e->key, key))
+            e->removed = true;
+    }
+}
+
+void cm_pending_trim(cm_pending *q, int64_t min_t)
+{
+    while (q->count > 0) {
+        cm_entry *h = cm_pending_at(q, 0);
+        if (!h->removed && h->t_ns >= min_t)
+            break;
+        q->head = (q->head + 1) & (q->cap - 1);
+        q->count--;
+    }
+    if (q->count == 0)
+        q->unsorted = false;
+}
