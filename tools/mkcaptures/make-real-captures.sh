@@ -17,6 +17,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$HERE/../../pcaps/real}
 PY=/usr/bin/python3
+# Congestion control, pinned because a netns inherits the host default,
+# which may be BBR (keeps queues short: no RTT growth in the bottleneck
+# scenario).  A child netns may only pick from the host's allowed list, so
+# traffic.py sets it per socket (TCP_CONGESTION, fine with CAP_NET_ADMIN).
+export TCP_CC=${TCP_CC:-cubic}
 TRAFFIC=$HERE/traffic.py
 NSA=cm-a-$$ NSB=cm-b-$$      # unique per run; the pid also lets us spot stale ones
 TUNA=cma$$ TUNB=cmb$$        # IFNAMSIZ is 16, keep it short

@@ -10,12 +10,21 @@ client: runs a list of operations on ONE connection, e.g.
     traffic.py client fd00:c0::2 5001 rr:10:200:3000:300   (count:req:resp:gap_ms)
     traffic.py client 10.201.0.2 5001 sleep:200 put:500000
 """
+import os
 import socket
 import socketserver
 import sys
 import time
 
 CHUNK = bytes(range(256)) * 256  # 64 KiB of filler
+# congestion control for every socket (env TCP_CC, e.g. "cubic"); set per
+# socket because a child netns can't change its default to a restricted one
+CC = os.environ.get("TCP_CC", "").encode()
+
+
+def set_cc(sock):
+    if CC:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, CC)
 
 
 def send_n(sock, n):
@@ -46,6 +55,7 @@ def recv_line(sock):
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
         s = self.request
+        set_cc(s)
         while True:
             cmd = recv_line(s)
             if not cmd:
@@ -70,11 +80,16 @@ class Server(socketserver.ThreadingTCPServer):
     def server_bind(self):
         # one socket for IPv4 and IPv6
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        set_cc(self.socket)
         super().server_bind()
 
 
 def client(host, port, ops):
-    s = socket.create_connection((host, int(port)), timeout=30)
+    fam, typ, proto, _, addr = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)[0]
+    s = socket.socket(fam, typ, proto)
+    set_cc(s)  # before connect, so the SYN already uses it
+    s.settimeout(30)
+    s.connect(addr)
     for op in ops:
         f = op.split(":")
         if f[0] == "get":

@@ -1,0 +1,45 @@
+"""Shared harness for the tshark integration tests.
+
+tshark ignores personal plugins and WIRESHARK_PLUGIN_DIR when run as root,
+so when the suite runs as root (CI does) every tshark runs as `nobody`
+through setpriv.  Whatever tshark reads (the freshly built plugin and the
+captures) is staged in a fresh world-readable temp directory, because a
+checkout under /root is not traversable by nobody.
+
+The staging and running logic lives in tools/connmon_tshark.py (shared with
+the benchmark and the corpus check); the `tshark` fixture is its Tshark
+object: tshark.table, tshark.fields, tshark.run, tshark.pcap,
+tshark.stage_file.
+"""
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import connmon_tshark  # noqa: E402
+from connmon_tshark import NOBODY, Tshark  # noqa: E402,F401
+
+PCAPS = ROOT / "pcaps"
+
+
+def build_dir() -> Path:
+    return connmon_tshark.default_build_dir()
+
+
+@pytest.fixture(scope="session")
+def tshark():
+    plugin_root = build_dir() / "plugins"
+    if not list(plugin_root.glob("*/epan/connmon.so")):
+        pytest.fail(f"connmon.so not built under {plugin_root}: build first "
+                    "(cmake -S . -B build && cmake --build build)")
+    ts = connmon_tshark.make_stage(plugin_root, captures=PCAPS, prefix="connmon-test-")
+    try:
+        if not ts.plugin_loaded():
+            pytest.fail("tshark did not load the connmon plugin from " + str(ts.stage))
+        yield ts
+    finally:
+        shutil.rmtree(ts.stage, ignore_errors=True)
