@@ -1,1 +1,200 @@
-int main(void){return 0;}
+/* Unit tests of the shared helpers: TCP header decoding, the rtd_max_age
+ * parser, flow labels and the pure-ACK mode names. */
+#include <string.h>
+
+#include "check.h"
+#include "connmon.h"
+
+/* A 20-byte header + options + payload, built by hand. */
+static size_t tcp_bytes(uint8_t *b, uint8_t data_offset_words, const uint8_t *opts, size_t optlen)
+{
+    memset(b, 0, 80);
+    b[0] = 0x9c; b[1] = 0x40;                       /* sport 40000 */
+    b[2] = 0x00; b[3] = 0x50;                       /* dport 80 */
+    b[4] = 0x11; b[5] = 0x22; b[6] = 0x33; b[7] = 0x44; /* seq */
+    b[8] = 0xaa; b[9] = 0xbb; b[10] = 0xcc; b[11] = 0xdd; /* ack */
+    b[12] = (uint8_t)(data_offset_words << 4) | 0x01; /* AE bit */
+    b[13] = 0x18;                                   /* PSH ACK */
+    b[14] = 0x01; b[15] = 0xf5;                     /* window 501 */
+    memcpy(b + 20, opts, optlen);
+    return 20 + optlen;
+}
+
+static const uint8_t TS_OPT[] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9};
+
+static void test_plain_header(void)
+{
+    uint8_t b[80];
+    cm_tcp_header h;
+    size_t n = tcp_bytes(b, 8, TS_OPT, sizeof TS_OPT);
+    CHECK(cm_tcp_decode(b, n, n + 100, &h) == CM_TCP_OK);
+    CHECK_EQ_I64(h.sport, 40000);
+    CHECK_EQ_I64(h.dport, 80);
+    CHECK_EQ_I64(h.seq, 0x11223344u);
+    CHECK_EQ_I64(h.ack, 0xaabbccddu);
+    CHECK_EQ_I64(h.flags, 0x118);
+    CHECK_EQ_I64(h.window, 501);
+    CHECK_EQ_I64(h.header_len, 32);
+    CHECK_EQ_I64(h.payload, 100);
+    CHECK(h.has_ts);
+    CHECK_EQ_I64(h.tsval, 7);
+    CHECK_EQ_I64(h.tsecr, 9);
+}
+
+static void test_bad_headers(void)
+{
+    uint8_t b[80];
+    cm_tcp_header h;
+    size_t n = tcp_bytes(b, 5, NULL, 0);
+    CHECK(cm_tcp_decode(b, 15, 40, &h) == CM_TCP_TRUNCATED);
+    CHECK(cm_tcp_decode(b, 16, 40, &h) == CM_TCP_OK); /* Wireshark still gives the fields */
+    CHECK_EQ_I64(h.payload, 20);
+    n = tcp_bytes(b, 4, NULL, 0);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_BAD_OFFSET);
+    n = tcp_bytes(b, 8, TS_OPT, sizeof TS_OPT);
+    CHECK(cm_tcp_decode(b, n, 31, &h) == CM_TCP_SHORT_SEGMENT);
+    CHECK(cm_tcp_decode(b, n, 32, &h) == CM_TCP_OK);
+    CHECK_EQ_I64(h.payload, 0);
+}
+
+static void test_options_cut_and_malformed(void)
+{
+    uint8_t b[80];
+    cm_tcp_header h;
+    size_t n = tcp_bytes(b, 8, TS_OPT, sizeof TS_OPT);
+    /* cut inside the TS option: analysed, TS absent */
+    for (size_t cut = 20; cut < n; cut++) {
+        CHECK(cm_tcp_decode(b, cut, n, &h) == CM_TCP_OK);
+        CHECK(!h.has_ts);
+    }
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && h.has_ts);
+
+    /* two TS options: the last counts */
+    const uint8_t two[] = {8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 8, 10, 0, 0, 0, 3, 0, 0, 0, 4};
+    n = tcp_bytes(b, 10, two, sizeof two);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && h.has_ts);
+    CHECK_EQ_I64(h.tsval, 3);
+    CHECK_EQ_I64(h.tsecr, 4);
+    /* the second one cut: the first counts */
+    CHECK(cm_tcp_decode(b, n - 1, n, &h) == CM_TCP_OK && h.has_ts);
+    CHECK_EQ_I64(h.tsval, 1);
+
+    /* TS option with a wrong length is not a TS option */
+    const uint8_t badlen[] = {8, 12, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0};
+    n = tcp_bytes(b, 8, badlen, sizeof badlen);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && !h.has_ts);
+
+    /* a too-short option length stops the walk before the TS option */
+    const uint8_t shortlen[] = {3, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+    n = tcp_bytes(b, 8, shortlen, sizeof shortlen);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && !h.has_ts);
+
+    /* an option running past the header stops the walk */
+    const uint8_t past[] = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+    n = tcp_bytes(b, 7, past, sizeof past); /* header says 28 bytes */
+    CHECK(cm_tcp_decode(b, 32, 40, &h) == CM_TCP_OK && !h.has_ts);
+
+    /* EOL then zero padding is fine; EOL then junk ends the walk */
+    const uint8_t eolpad[] = {8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0};
+    n = tcp_bytes(b, 8, eolpad, sizeof eolpad);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && h.has_ts && h.tsval == 5);
+    const uint8_t eoljunk[] = {0, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6};
+    n = tcp_bytes(b, 8, eoljunk, sizeof eoljunk);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && !h.has_ts);
+
+    /* every byte value in the options, every cut: never reads past `captured` */
+    for (int v = 0; v < 256; v++) {
+        uint8_t opts[40];
+        memset(opts, v, sizeof opts);
+        n = tcp_bytes(b, 15, opts, sizeof opts);
+        for (size_t cut = 16; cut <= n; cut++)
+            CHECK(cm_tcp_decode(b, cut, n, &h) == CM_TCP_OK);
+    }
+}
+
+static void test_parse_seconds(void)
+{
+    int64_t ns = -1;
+    CHECK(cm_parse_seconds("10", &ns) == NULL);
+    CHECK_EQ_I64(ns, INT64_C(10000000000));
+    CHECK(cm_parse_seconds("0.5", &ns) == NULL);
+    CHECK_EQ_I64(ns, 500000000);
+    CHECK(cm_parse_seconds(".25", &ns) == NULL);
+    CHECK_EQ_I64(ns, 250000000);
+    CHECK(cm_parse_seconds("1e-3", &ns) == NULL);
+    CHECK_EQ_I64(ns, 1000000);
+    CHECK(cm_parse_seconds("2.5E1", &ns) == NULL);
+    CHECK_EQ_I64(ns, INT64_C(25000000000));
+    CHECK(cm_parse_seconds(" 0.000000001 ", &ns) == NULL);
+    CHECK_EQ_I64(ns, 1);
+    CHECK(cm_parse_seconds("0", &ns) == NULL);
+    CHECK_EQ_I64(ns, 0);
+    CHECK(cm_parse_seconds("+3", &ns) == NULL);
+    CHECK_EQ_I64(ns, INT64_C(3000000000));
+    /* rounding to nearest, ties to even */
+    CHECK(cm_parse_seconds("0.0000000005", &ns) == NULL);
+    CHECK_EQ_I64(ns, 0);
+    CHECK(cm_parse_seconds("0.0000000015", &ns) == NULL);
+    CHECK_EQ_I64(ns, 2);
+    CHECK(cm_parse_seconds("0.0000000025", &ns) == NULL);
+    CHECK_EQ_I64(ns, 2);
+    CHECK(cm_parse_seconds("0.00000000250001", &ns) == NULL);
+    CHECK_EQ_I64(ns, 3);
+    CHECK(cm_parse_seconds("0.0000000014999", &ns) == NULL);
+    CHECK_EQ_I64(ns, 1);
+    CHECK(cm_parse_seconds("1.0000000005", &ns) == NULL);
+    CHECK_EQ_I64(ns, 1000000000);
+    CHECK(cm_parse_seconds("1.0000000015", &ns) == NULL);
+    CHECK_EQ_I64(ns, 1000000002);
+    CHECK(cm_parse_seconds("0.1", &ns) == NULL);
+    CHECK_EQ_I64(ns, 100000000);
+    CHECK(cm_parse_seconds("1e-12", &ns) == NULL);
+    CHECK_EQ_I64(ns, 0);
+    CHECK(cm_parse_seconds("9000000000", &ns) == NULL);
+    CHECK_EQ_I64(ns, INT64_C(9000000000000000000));
+    /* rejected, value untouched */
+    ns = 42;
+    const char *bad[] = {"-1", "-0.5", "abc", "", " ", "1.5.3", "1e", "inf", "nan", "0x10",
+                         "10s", "1,5", "99999999999", "1e400", NULL};
+    for (int i = 0; bad[i]; i++) {
+        CHECK(cm_parse_seconds(bad[i], &ns) != NULL);
+        CHECK_EQ_I64(ns, 42);
+    }
+    CHECK(cm_parse_seconds(NULL, &ns) != NULL);
+}
+
+static void test_flow_label_and_modes(void)
+{
+    cm_packet p;
+    memset(&p, 0, sizeof p);
+    char buf[CM_FLOW_LABEL_MAX];
+    p.src.family = p.dst.family = 4;
+    memcpy(p.src.bytes, (uint8_t[]){192, 0, 2, 1}, 4);
+    memcpy(p.dst.bytes, (uint8_t[]){198, 51, 100, 7}, 4);
+    p.sport = 443;
+    p.dport = 50000;
+    cm_format_flow(buf, sizeof buf, &p);
+    CHECK(strcmp(buf, "192.0.2.1:443+198.51.100.7:50000") == 0);
+    p.src.family = p.dst.family = 6;
+    memcpy(p.src.bytes, (uint8_t[]){0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 16);
+    memcpy(p.dst.bytes, (uint8_t[]){0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}, 16);
+    cm_format_flow(buf, sizeof buf, &p);
+    CHECK(strcmp(buf, "[2001:db8::1]:443+[2001:db8::2]:50000") == 0);
+
+    cm_ts_pure_acks m;
+    CHECK(cm_parse_ts_pure_acks("clocked", &m) && m == CM_TS_PURE_ACKS_CLOCKED);
+    CHECK(cm_parse_ts_pure_acks("ALL", &m) && m == CM_TS_PURE_ACKS_ALL);
+    CHECK(cm_parse_ts_pure_acks("none", &m) && m == CM_TS_PURE_ACKS_NONE);
+    CHECK(!cm_parse_ts_pure_acks("some", &m));
+    CHECK(strcmp(cm_ts_pure_acks_name(CM_TS_PURE_ACKS_ALL), "all") == 0);
+}
+
+int main(void)
+{
+    RUN(test_plain_header);
+    RUN(test_bad_headers);
+    RUN(test_options_cut_and_malformed);
+    RUN(test_parse_seconds);
+    RUN(test_flow_label_and_modes);
+    return check_summary("test_decode");
+}
