@@ -44,14 +44,11 @@ static expert_field ei_dupack = EI_INIT;
 
 /* Preferences: the text as typed, and the value in force. */
 static const char *pref_rtd_max_age_text = "10";
-static gint pref_ts_pure_acks = CM_TS_PURE_ACKS_CLOCKED;
+/* A text preference, not an enum: Wireshark silently ignores an unknown
+ * enum value given with -o, and a typo here should be reported. */
+static const char *pref_ts_pure_acks_text = "clocked";
 static gint64 rtd_max_age_ns = CM_DEFAULT_RTD_MAX_AGE_NS;
-
-static const enum_val_t ts_pure_acks_vals[] = {
-    {"clocked", "clocked: only when the echoing side had data in flight", CM_TS_PURE_ACKS_CLOCKED},
-    {"all", "all: every pure ACK (the original connmon)", CM_TS_PURE_ACKS_ALL},
-    {"none", "none: never (as ePPing)", CM_TS_PURE_ACKS_NONE},
-    {NULL, NULL, 0}};
+static cm_ts_pure_acks ts_pure_acks = CM_TS_PURE_ACKS_CLOCKED;
 
 /* Analysis state of the open file: made in init, dropped in cleanup. */
 static cm_engine *engine;
@@ -69,7 +66,7 @@ static void connmon_init(void)
     cm_config cfg;
     cm_config_default(&cfg);
     cfg.rtd_max_age_ns = rtd_max_age_ns;
-    cfg.ts_pure_acks = (cm_ts_pure_acks)pref_ts_pure_acks;
+    cfg.ts_pure_acks = ts_pure_acks;
     engine = cm_engine_new(&cfg);
     flow_labels = g_ptr_array_new();
 }
@@ -193,18 +190,27 @@ static int dissect_connmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     return tvb_captured_length(tvb);
 }
 
+/* A bad value is reported and the value in force stays. */
 static void apply_prefs(void)
 {
     gint64 ns;
     const char *err = cm_parse_seconds(pref_rtd_max_age_text, &ns);
-    if (err) {
+    if (err)
         report_failure("connmon.rtd_max_age: \"%s\" %s (a number of seconds >= 0 is "
                        "expected, e.g. 10 or 0.5); keeping %.9g s",
                        pref_rtd_max_age_text ? pref_rtd_max_age_text : "", err,
                        rtd_max_age_ns / 1e9);
-        return;
-    }
-    rtd_max_age_ns = ns;
+    else
+        rtd_max_age_ns = ns;
+
+    cm_ts_pure_acks mode;
+    if (cm_parse_ts_pure_acks(pref_ts_pure_acks_text, &mode))
+        ts_pure_acks = mode;
+    else
+        report_failure("connmon.ts_pure_acks: \"%s\" is not one of clocked, all, none; "
+                       "keeping %s",
+                       pref_ts_pure_acks_text ? pref_ts_pure_acks_text : "",
+                       cm_ts_pure_acks_name(ts_pure_acks));
 }
 
 void proto_register_connmon(void)
@@ -254,7 +260,7 @@ void proto_register_connmon(void)
         {&ei_dupack, {"connmon.expert.dupack", PI_SEQUENCE, PI_NOTE, "Duplicate ACK", EXPFILL}},
     };
 
-    proto_connmon = proto_register_protocol("connmon passive TCP round-trip monitor", "connmon",
+    proto_connmon = proto_register_protocol("connmon: passive TCP round-trip delays", "connmon",
                                             "connmon");
     proto_register_field_array(proto_connmon, hf, array_length(hf));
     proto_register_subtree_array(ett, array_length(ett));
@@ -267,11 +273,11 @@ void proto_register_connmon(void)
         "A pending round-trip start (TSval or data segment) is forgotten once the stream's "
         "latest capture time is more than this many seconds after it. Decimal, e.g. 10 or 0.5.",
         &pref_rtd_max_age_text);
-    prefs_register_enum_preference(
-        mod, "ts_pure_acks", "TS round trips started by pure ACKs",
+    prefs_register_string_preference(
+        mod, "ts_pure_acks", "TS round trips started by pure ACKs (clocked, all, none)",
         "clocked: count them only when the echoing side had data in flight (default); "
-        "all: always (the original connmon); none: never (ePPing)",
-        &pref_ts_pure_acks, ts_pure_acks_vals, FALSE);
+        "all: always (the original connmon); none: never (as ePPing)",
+        &pref_ts_pure_acks_text);
 
     register_init_routine(connmon_init);
     register_cleanup_routine(connmon_cleanup);
