@@ -27,7 +27,8 @@ NSA=cm-a-$$ NSB=cm-b-$$      # unique per run; the pid also lets us spot stale o
 TUNA=cma$$ TUNB=cmb$$        # IFNAMSIZ is 16, keep it short
 WORK=$(mktemp -d /tmp/mkcaptures.XXXXXX)
 FWD_PID=""
-BG_PIDS=()
+BG_PIDS=()   # servers
+CLIENTS=()   # traffic clients of the current scenario
 
 [ "$(id -u)" = 0 ] || { echo "must run as root" >&2; exit 1; }
 
@@ -37,9 +38,9 @@ log() { echo "== $*" >&2; }
 # devices), namespaces.  Safe to call repeatedly and from the EXIT trap.
 teardown() {
     local p
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    BG_PIDS=()
+    for p in "${CLIENTS[@]}" "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${CLIENTS[@]}" "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    CLIENTS=() BG_PIDS=()
     if [ -n "$FWD_PID" ]; then
         kill -TERM "$FWD_PID" 2>/dev/null || true
         wait "$FWD_PID" 2>/dev/null || true
@@ -51,9 +52,14 @@ teardown() {
 trap 'teardown; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-# Namespaces left behind by a run that was SIGKILLed: their creator is gone.
+# Namespaces left behind by a run that was SIGKILLed (their creator pid is
+# gone): stop the servers/clients still running inside, then delete them.
+# (tunfwd itself exits with its parent: PR_SET_PDEATHSIG.)
 for ns in $(ip netns list | awk '{print $1}' | grep -E '^cm-[ab]-[0-9]+$' || true); do
-    kill -0 "${ns##*-}" 2>/dev/null || { log "removing stale netns $ns"; ip netns del "$ns" || true; }
+    kill -0 "${ns##*-}" 2>/dev/null && continue
+    log "removing stale netns $ns"
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+    ip netns del "$ns" || true
 done
 
 mkdir -p "$OUT"
@@ -97,7 +103,6 @@ start_env() {
 }
 
 # client SIDE(A|B) HOST OPS... : run a traffic client in the background
-CLIENTS=()
 client() {
     local ns=$NSA; [ "$1" = B ] && ns=$NSB
     shift
@@ -129,7 +134,7 @@ ipv4_delay_loss() {
     # post-CP losses (drop-post) in both directions.
     start_env 1 -w "$WORK/$FUNCNAME.pcap" -s 128 -S 11 --delay-a 10 --delay-b 10 \
         --ab drop-pre=40,310,620 --ab drop-post=150,480,800 \
-        --ba drop-pre=6 --ba drop-post=11
+        --ba drop-pre=5 --ba drop-post=11
     client A 10.201.0.2 put:1500000
     client A 10.201.0.2 sleep:100 rr:12:300:3000:150
     finish $FUNCNAME
@@ -213,21 +218,32 @@ for s in ${@:-$ALL}; do
 done
 
 # ---------------------------------------------------------------- summary
+# What tshark's TCP analysis sees in each file (needs tshark; informational).
+# lost = "previous segment not captured" (hole: loss before the CP),
+# retr/fastr = retransmissions, ooo = out-of-order, hdrcut = frames whose
+# TCP header (incl. options) is cut by the snaplen, rtt =
+# tcp.analysis.ack_rtt (data seen -> the ACK for it seen) in ms.
 if command -v tshark >/dev/null; then
     count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
-    printf '%-20s %8s %6s %5s %5s %5s %5s %5s %5s %7s %8s\n' file bytes pkts conv \
-        lost retr fastr dupack ooo maxlen ackrtt_max
+    fmt='%-16s %7s %5s %4s %4s %4s %5s %4s %6s %5s %6s %7s %7s\n'
+    printf "$fmt" file bytes pkts conv lost retr fastr ooo dupack hdrcut maxlen rtt_min rtt_max
     for s in ${@:-$ALL}; do
         f=$OUT/$s.pcap
-        printf '%-20s %8s %6s %5s %5s %5s %5s %5s %5s %7s %8s\n' "$s" "$(stat -c %s "$f")" \
-            "$(count "$f" frame)" \
+        rtt=$(tshark -r "$f" -T fields -e tcp.analysis.ack_rtt 2>/dev/null | awk 'NF {
+            v = $1 * 1000; if (n++ == 0 || v < lo) lo = v; if (v > hi) hi = v }
+            END { if (n) printf "%.1f %.1f", lo, hi; else print "- -" }')
+        printf "$fmt" "$s" "$(stat -c %s "$f")" "$(count "$f" frame)" \
             "$(tshark -r "$f" -q -z conv,tcp 2>/dev/null | grep -c '<->')" \
             "$(count "$f" tcp.analysis.lost_segment)" \
             "$(count "$f" tcp.analysis.retransmission)" \
             "$(count "$f" tcp.analysis.fast_retransmission)" \
-            "$(count "$f" tcp.analysis.duplicate_ack)" \
             "$(count "$f" tcp.analysis.out_of_order)" \
+            "$(count "$f" tcp.analysis.duplicate_ack)" \
+            "$(tshark -r "$f" -T fields -E occurrence=f -e frame.cap_len -e eth.type \
+                -e ip.hdr_len -e ipv6.plen -e tcp.hdr_len 2>/dev/null | awk -F'\t' '
+                { l2 = ($2 != "") ? 14 : 0; l3 = ($3 != "") ? $3 : 40
+                  if ($5 != "" && $1 < l2 + l3 + $5) n++ } END { print n + 0 }')" \
             "$(tshark -r "$f" -T fields -e frame.len 2>/dev/null | sort -n | tail -1)" \
-            "$(tshark -r "$f" -T fields -e tcp.analysis.ack_rtt 2>/dev/null | sort -g | tail -1)"
+            $rtt
     done
 fi

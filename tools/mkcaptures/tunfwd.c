@@ -601,7 +601,7 @@ int main(int argc, char **argv)
         if (ds[d].c.rate > 0 && ds[d].c.queue <= 0)
             ds[d].c.queue = 64 * 1024;
         /* distinct, non-zero stream per direction */
-        ds[d].rng = (seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(d + 1))) | 1;
+        ds[d].rng = (seed ^ (0x9E3779B97F4A7C15ULL * ((uint64_t)d + 1))) | 1;
     }
 
     /* Block the stop signals; ppoll() unblocks them atomically while
@@ -620,6 +620,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     /* 1 us timer slack instead of the default 50 us: delays stay precise */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+    /* if the driving script is SIGKILLed, stop (and flush) too */
+    prctl(PR_SET_PDEATHSIG, (unsigned long)SIGTERM, 0UL, 0UL, 0UL);
 
     for (int i = 0; i < 2; i++)
         if ((tunfd[i] = tun_open(name[i])) < 0)

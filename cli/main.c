@@ -1,0 +1,431 @@
+/* connmon command line: the original connmon's interface on the shared
+ * engine, reading live interfaces or capture files through libpcap.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "connmon.h"
+#include "conntrack.h"
+#include "decode_frame.h"
+#include "output.h"
+
+#define DEFAULT_FLOW_MAX_IDLE_NS INT64_C(300000000000) /* 300 s */
+#define LIVE_SNAPLEN 256  /* headers are enough: link + IP + ext + TCP options */
+#define LIVE_FILTER "tcp or (vlan and tcp)"
+
+typedef struct options {
+    const char *iface, *file, *filter;
+    uint64_t max_packets;      /* -c, 0: no limit */
+    int64_t max_ns;            /* -s, 0: no limit */
+    int64_t sum_interval_ns;   /* --sumInt, 0: only at the end */
+    int64_t flow_max_idle_ns;  /* --flowMaxIdle, 0: never */
+    cm_config cfg;
+    out_format format;
+    bool quick, quiet, verbose, show_local;
+} options;
+
+typedef struct counters {
+    uint64_t frames, tcp, no_ts, not_tcp;
+} counters;
+
+typedef struct run_state {
+    const options *opt;
+    pcap_t *pcap;
+    int dlt;
+    cm_engine *eng;
+    conntrack *ct;
+    counters n;
+    bool live, stop;
+    int64_t first_ns, next_summary_ns, next_sweep_ns;
+    struct timespec wall_start;
+    cm_addr local[64];         /* the interface's own addresses (-l) */
+    int nlocal;
+} run_state;
+
+static volatile sig_atomic_t got_signal;
+static pcap_t *signal_pcap;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    got_signal = 1;
+    if (signal_pcap)
+        pcap_breakloop(signal_pcap);
+}
+
+static void usage(FILE *out)
+{
+    fputs(
+        "usage: connmon -i IFACE | -r FILE [options]\n"
+        "Passive TCP monitoring: per-packet round-trip delays from the capture point,\n"
+        "sequence holes and duplicate ACKs.\n"
+        "\n"
+        "  -i, --interface IFACE   capture live on IFACE\n"
+        "  -r, --read FILE         read a pcap or pcapng file\n"
+        "  -f, --filter EXPR       BPF filter, combined with tcp\n"
+        "  -c, --count N           stop after N packets\n"
+        "  -s, --seconds N         stop after N seconds (capture time for files)\n"
+        "  -m, --machine           machine-readable lines (epoch seconds, seconds)\n"
+        "  -Q, --quick             print only lines with a round-trip delay\n"
+        "  -q, --quiet             no summaries on stderr\n"
+        "  -v, --verbose           say more on stderr\n"
+        "  -l, --showLocal         also print packets sent by this host (live)\n"
+        "      --sumInt N          summary on stderr every N seconds of capture time\n"
+        "      --rtdMaxAge N       forget round-trip starts older than N s (default 10)\n"
+        "      --flowMaxIdle N     forget connections idle for N s (default 300, 0: never)\n"
+        "      --ts-pure-acks M    clocked (default), all or none: TS round trips\n"
+        "                          started by pure ACKs\n"
+        "      --json              one JSON object per TCP packet, plugin field names\n"
+        "  -h, --help              this help\n"
+        "\n"
+        "Line columns: time, TS round-trip delay, seq round-trip delay, sequence gap,\n"
+        "duplicate-ACK age, payload bytes, flow bytes, flow (src:port+dst:port).\n",
+        out);
+}
+
+static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("connmon: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+/* A positive (or, with allow_zero, non-negative) number of seconds. */
+static int64_t seconds_arg(const char *flag, const char *text, bool allow_zero)
+{
+    int64_t ns;
+    const char *err = cm_parse_seconds(text, &ns);
+    if (err)
+        die(2, "%s: \"%s\" %s", flag, text, err);
+    if (ns == 0 && !allow_zero)
+        die(2, "%s: must be greater than 0", flag);
+    return ns;
+}
+
+static uint64_t count_arg(const char *flag, const char *text)
+{
+    char *end;
+    errno = 0;
+    if (text[0] == '-' || text[0] == '\0')
+        die(2, "%s: \"%s\" is not a positive whole number", flag, text);
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end || v == 0)
+        die(2, "%s: \"%s\" is not a positive whole number", flag, text);
+    return v;
+}
+
+static void parse_options(int argc, char **argv, options *o)
+{
+    enum { OPT_SUMINT = 256, OPT_RTDMAXAGE, OPT_FLOWMAXIDLE, OPT_JSON, OPT_TSPA };
+    static const struct option longopts[] = {
+        {"interface", required_argument, 0, 'i'}, {"read", required_argument, 0, 'r'},
+        {"filter", required_argument, 0, 'f'},    {"count", required_argument, 0, 'c'},
+        {"seconds", required_argument, 0, 's'},   {"machine", no_argument, 0, 'm'},
+        {"quick", no_argument, 0, 'Q'},           {"quiet", no_argument, 0, 'q'},
+        {"verbose", no_argument, 0, 'v'},         {"showLocal", no_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},            {"sumInt", required_argument, 0, OPT_SUMINT},
+        {"rtdMaxAge", required_argument, 0, OPT_RTDMAXAGE},
+        {"flowMaxIdle", required_argument, 0, OPT_FLOWMAXIDLE},
+        {"json", no_argument, 0, OPT_JSON},
+        {"ts-pure-acks", required_argument, 0, OPT_TSPA},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    cm_config_default(&o->cfg);
+    o->flow_max_idle_ns = DEFAULT_FLOW_MAX_IDLE_NS;
+    o->format = OUT_HUMAN;
+    bool json = false, machine = false;
+    if (argc < 2) {
+        usage(stderr);
+        exit(2);
+    }
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:r:f:c:s:mQqvlh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->iface = optarg; break;
+        case 'r': o->file = optarg; break;
+        case 'f': o->filter = optarg; break;
+        case 'c': o->max_packets = count_arg("-c", optarg); break;
+        case 's': o->max_ns = seconds_arg("-s", optarg, false); break;
+        case 'm': machine = true; break;
+        case 'Q': o->quick = true; break;
+        case 'q': o->quiet = true; break;
+        case 'v': o->verbose = true; break;
+        case 'l': o->show_local = true; break;
+        case 'h': usage(stdout); exit(0);
+        case OPT_SUMINT: o->sum_interval_ns = seconds_arg("--sumInt", optarg, false); break;
+        case OPT_RTDMAXAGE: o->cfg.rtd_max_age_ns = seconds_arg("--rtdMaxAge", optarg, true); break;
+        case OPT_FLOWMAXIDLE:
+            o->flow_max_idle_ns = seconds_arg("--flowMaxIdle", optarg, true);
+            break;
+        case OPT_JSON: json = true; break;
+        case OPT_TSPA:
+            if (!cm_parse_ts_pure_acks(optarg, &o->cfg.ts_pure_acks))
+                die(2, "--ts-pure-acks: \"%s\" is not one of clocked, all, none", optarg);
+            break;
+        case ':':
+            die(2, "%s needs a value (see connmon -h)", argv[optind - 1]);
+        default:
+            die(2, "unknown option %s (see connmon -h)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        die(2, "unexpected argument \"%s\" (see connmon -h)", argv[optind]);
+    if (!o->iface == !o->file)
+        die(2, "give exactly one of -i IFACE or -r FILE (see connmon -h)");
+    if (json && machine)
+        die(2, "--json and -m are two output formats: pick one");
+    o->format = json ? OUT_JSON : machine ? OUT_MACHINE : OUT_HUMAN;
+}
+
+static void print_summary(run_state *st, const char *when)
+{
+    if (st->opt->quiet)
+        return;
+    conn_stats cs = conntrack_stats(st->ct);
+    fprintf(stderr,
+            "%s%" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64 " no TS opt, %" PRIu64
+            " uni-directional, %" PRIu64 " not TCP\n",
+            when, cs.flows, st->n.tcp, st->n.no_ts, cs.one_way_flows, st->n.not_tcp);
+}
+
+static bool is_local(const run_state *st, const cm_addr *a)
+{
+    for (int i = 0; i < st->nlocal; i++)
+        if (st->local[i].family == a->family &&
+            memcmp(st->local[i].bytes, a->bytes, a->family == 6 ? 16 : 4) == 0)
+            return true;
+    return false;
+}
+
+static int64_t wall_elapsed_ns(const run_state *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - st->wall_start.tv_sec) * 1000000000 +
+           (now.tv_nsec - st->wall_start.tv_nsec);
+}
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    run_state *st = (run_state *)user;
+    const options *o = st->opt;
+    int64_t t = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec; /* nano precision */
+
+    if (st->n.frames == 0)
+        st->first_ns = t;
+    if (o->max_ns && !st->live && t - st->first_ns >= o->max_ns) {
+        st->stop = true;
+        pcap_breakloop(st->pcap);
+        return;
+    }
+    st->n.frames++;
+
+    if (o->sum_interval_ns) {
+        if (st->next_summary_ns == 0)
+            st->next_summary_ns = t + o->sum_interval_ns;
+        while (t >= st->next_summary_ns) {
+            print_summary(st, "");
+            st->next_summary_ns += o->sum_interval_ns;
+        }
+    }
+    /* Sweep idle connections now and then; values do not depend on when. */
+    if (o->flow_max_idle_ns && t >= st->next_sweep_ns) {
+        conntrack_expire(st->ct, t);
+        st->next_sweep_ns = t + INT64_C(1000000000);
+    }
+
+    cm_packet pkt;
+    memset(&pkt, 0, sizeof pkt);
+    if (decode_frame(st->dlt, bytes, h->caplen, h->len, &pkt) != FRAME_TCP) {
+        st->n.not_tcp++;
+    } else {
+        pkt.t_ns = t;
+        pkt.frame = (uint32_t)st->n.frames;
+        cm_result r;
+        if (!conntrack_assign(st->ct, &pkt) || !cm_engine_analyse(st->eng, &pkt, &r))
+            die(1, "out of memory");
+        st->n.tcp++;
+        if (!pkt.has_ts)
+            st->n.no_ts++;
+        bool print = o->format == OUT_JSON || output_selects(&r, o->quick);
+        if (print && st->nlocal && !o->show_local && is_local(st, &pkt.src))
+            print = false;
+        if (print)
+            output_line(stdout, o->format, &pkt, &r);
+    }
+    if (o->max_packets && st->n.frames >= o->max_packets) {
+        st->stop = true;
+        pcap_breakloop(st->pcap);
+    }
+}
+
+static void collect_local_addresses(run_state *st, const char *iface)
+{
+    pcap_if_t *all;
+    char err[PCAP_ERRBUF_SIZE];
+    if (pcap_findalldevs(&all, err) != 0)
+        return;
+    for (pcap_if_t *d = all; d; d = d->next) {
+        if (strcmp(d->name, iface) != 0)
+            continue;
+        for (pcap_addr_t *a = d->addresses; a && st->nlocal < 64; a = a->next) {
+            if (!a->addr)
+                continue;
+            cm_addr *la = &st->local[st->nlocal];
+            memset(la, 0, sizeof *la);
+            if (a->addr->sa_family == AF_INET) {
+                la->family = 4;
+                memcpy(la->bytes, &((struct sockaddr_in *)a->addr)->sin_addr, 4);
+                st->nlocal++;
+            } else if (a->addr->sa_family == AF_INET6) {
+                la->family = 6;
+                memcpy(la->bytes, &((struct sockaddr_in6 *)a->addr)->sin6_addr, 16);
+                st->nlocal++;
+            }
+        }
+    }
+    pcap_freealldevs(all);
+}
+
+static pcap_t *open_live(const options *o)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(o->iface, err);
+    if (!p)
+        die(1, "cannot capture on %s: %s", o->iface, err);
+    pcap_set_snaplen(p, LIVE_SNAPLEN);
+    pcap_set_promisc(p, 1);
+    pcap_set_timeout(p, 100);
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+    int rc = pcap_activate(p);
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+        die(1, "no such interface: %s", o->iface);
+    if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
+        die(1, "no permission to capture on %s: run as root, or give the binary "
+               "cap_net_raw,cap_net_admin (see README)", o->iface);
+    if (rc < 0)
+        die(1, "cannot capture on %s: %s", o->iface, pcap_geterr(p));
+    if (rc > 0 && o->verbose)
+        fprintf(stderr, "connmon: warning on %s: %s\n", o->iface, pcap_statustostr(rc));
+    return p;
+}
+
+static void set_filter(pcap_t *p, const options *o, bool live)
+{
+    char expr[4096];
+    if (o->filter)
+        snprintf(expr, sizeof expr, "(%s) and (" LIVE_FILTER ")", o->filter);
+    else if (live)
+        snprintf(expr, sizeof expr, LIVE_FILTER);
+    else
+        return; /* files: every frame is read and counted, as Wireshark numbers them */
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        die(2, "bad filter \"%s\": %s", o->filter ? o->filter : expr, pcap_geterr(p));
+    if (pcap_setfilter(p, &prog) != 0)
+        die(1, "cannot set filter: %s", pcap_geterr(p));
+    pcap_freecode(&prog);
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    parse_options(argc, argv, &o);
+
+    run_state st;
+    memset(&st, 0, sizeof st);
+    st.opt = &o;
+    st.live = o.iface != NULL;
+    char err[PCAP_ERRBUF_SIZE] = "";
+    if (st.live) {
+        st.pcap = open_live(&o);
+        collect_local_addresses(&st, o.iface);
+        setvbuf(stdout, NULL, _IOLBF, 0); /* prompt output when live */
+    } else {
+        st.pcap = pcap_open_offline_with_tstamp_precision(o.file, PCAP_TSTAMP_PRECISION_NANO, err);
+        if (!st.pcap)
+            die(1, "cannot read %s: %s", o.file, err);
+        static char outbuf[1 << 16];
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    }
+    st.dlt = pcap_datalink(st.pcap);
+    if (!linktype_supported(st.dlt))
+        die(1, "%s: link type %s (%d) is not supported", st.live ? o.iface : o.file,
+            pcap_datalink_val_to_name(st.dlt) ? pcap_datalink_val_to_name(st.dlt) : "?", st.dlt);
+    set_filter(st.pcap, &o, st.live);
+    if (o.verbose)
+        fprintf(stderr, "connmon: %s, link type %s, rtd max age %.9g s, pure ACKs %s\n",
+                st.live ? o.iface : o.file, linktype_name(st.dlt), o.cfg.rtd_max_age_ns / 1e9,
+                cm_ts_pure_acks_name(o.cfg.ts_pure_acks));
+
+    st.eng = cm_engine_new(&o.cfg);
+    st.ct = st.eng ? conntrack_new(st.eng, o.flow_max_idle_ns) : NULL;
+    if (!st.ct)
+        die(1, "out of memory");
+
+    signal_pcap = st.pcap;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    clock_gettime(CLOCK_MONOTONIC, &st.wall_start);
+    int status = 0;
+    int fd = -1;
+    if (st.live && pcap_setnonblock(st.pcap, 1, err) == 0)
+        fd = pcap_get_selectable_fd(st.pcap);
+    while (!st.stop && !got_signal) {
+        if (fd >= 0) {
+            /* wake up at least every 100 ms for -s and signals */
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+                die(1, "poll: %s", strerror(errno));
+        }
+        int rc = pcap_dispatch(st.pcap, st.live ? -1 : 4096, on_packet, (u_char *)&st);
+        if (rc == PCAP_ERROR) {
+            fflush(stdout);
+            fprintf(stderr, "connmon: %s: %s (stopped after %" PRIu64 " packets)\n",
+                    st.live ? o.iface : o.file, pcap_geterr(st.pcap), st.n.frames);
+            status = st.live ? 1 : 3;
+            break;
+        }
+        if (rc == 0 && !st.live)
+            break; /* end of file */
+        if (rc == 0 && st.live && fd < 0 && o.max_ns == 0)
+            continue;
+        if (ferror(stdout))
+            break; /* reader went away */
+        if (st.live && o.max_ns && wall_elapsed_ns(&st) >= o.max_ns)
+            break;
+    }
+    fflush(stdout);
+    print_summary(&st, "");
+    conntrack_free(st.ct);
+    cm_engine_free(st.eng);
+    pcap_close(st.pcap);
+    return status;
+}
