@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct conn {
+struct conn {
     struct conn *next;
     cm_addr addr[2];        /* [0]: sender of the connection's first packet */
     uint16_t port[2];
@@ -13,7 +13,8 @@ typedef struct conn {
     uint32_t base_seq[2];   /* Wireshark's per-direction base sequence number */
     bool base_set[2];
     bool seen[2];
-} conn;
+    char label[2][CM_FLOW_LABEL_MAX]; /* formatted on first use */
+};
 
 struct conntrack {
     cm_engine *eng;
@@ -114,7 +115,7 @@ static void unlink_conn(conntrack *ct, conn **pp)
     ct->count--;
 }
 
-bool conntrack_assign(conntrack *ct, cm_packet *p)
+bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
 {
     size_t b = bucket_of(ct, p);
     conn **pp = &ct->buckets[b], *c = NULL;
@@ -175,7 +176,16 @@ bool conntrack_assign(conntrack *ct, cm_packet *p)
     }
     c->last_ns = p->t_ns;
     p->stream = c->stream;
+    *conn_out = c;
     return true;
+}
+
+const char *conntrack_label(conn *c, const cm_packet *p)
+{
+    int dir = ep_eq(&p->src, p->sport, &c->addr[0], c->port[0]) ? 0 : 1;
+    if (!c->label[dir][0])
+        cm_format_flow(c->label[dir], sizeof c->label[dir], p);
+    return c->label[dir];
 }
 
 void conntrack_expire(conntrack *ct, int64_t now_ns)

@@ -28,8 +28,14 @@ typedef struct conn_stats {
 conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns);
 void conntrack_free(conntrack *ct);
 
-/* Sets pkt->stream.  Returns false when out of memory. */
-bool conntrack_assign(conntrack *ct, cm_packet *pkt);
+/* Sets pkt->stream and *conn_out (the connection, for conntrack_label).
+ * Returns false when out of memory. */
+typedef struct conn conn;
+bool conntrack_assign(conntrack *ct, cm_packet *pkt, conn **conn_out);
+
+/* The "src:sport+dst:dport" label of pkt's direction, formatted once per
+ * direction.  pkt must be the packet just assigned to c. */
+const char *conntrack_label(conn *c, const cm_packet *pkt);
 
 /* Drops connections idle at time now. */
 void conntrack_expire(conntrack *ct, int64_t now_ns);

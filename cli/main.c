@@ -263,16 +263,20 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
         pkt.t_ns = t;
         pkt.frame = (uint32_t)st->n.frames;
         cm_result r;
-        if (!conntrack_assign(st->ct, &pkt) || !cm_engine_analyse(st->eng, &pkt, &r))
+        conn *c;
+        if (!conntrack_assign(st->ct, &pkt, &c) || !cm_engine_analyse(st->eng, &pkt, &r))
             die(1, "out of memory");
         st->n.tcp++;
         if (!pkt.has_ts)
             st->n.no_ts++;
         bool print = o->format == OUT_JSON || output_selects(&r, o->quick);
-        if (print && st->nlocal && !o->show_local && is_local(st, &pkt.src))
+        /* Without -l, lines for packets this host sent are left out: their
+         * delays are the host's own reaction time.  JSON keeps every packet. */
+        if (print && o->format != OUT_JSON && st->nlocal && !o->show_local &&
+            is_local(st, &pkt.src))
             print = false;
         if (print)
-            output_line(stdout, o->format, &pkt, &r);
+            output_line(stdout, o->format, &pkt, &r, conntrack_label(c, &pkt));
     }
     if (o->max_packets && st->n.frames >= o->max_packets) {
         st->stop = true;
