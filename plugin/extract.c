@@ -3,7 +3,6 @@
 
 #include <epan/conversation.h>
 #include <epan/exceptions.h>
-#include <epan/proto_data.h>
 #include <epan/dissectors/packet-tcp.h>
 
 #include "extract.h"
@@ -15,11 +14,29 @@ static int proto_tcp = -1;
 static protocol_t *connmon_protocol;
 static dissector_handle_t tcp_handle;
 
-/* Facts of one TCP header, kept in packet scope until the post-dissector. */
-typedef struct frame_facts {
+/* Facts of the frame being dissected.  Dissection is single-threaded and
+ * the post-dissector runs within the same frame's dissection, so one slot
+ * is enough; frame and fd tell whether it belongs to the current frame. */
+static struct {
+    const frame_data *fd;
+    guint32 frame;
+    guint layer;   /* pinfo->curr_layer_num of the header: innermost wins */
     cm_packet pkt;
-    guint layer; /* pinfo->curr_layer_num of the header: innermost wins */
-} frame_facts;
+} current;
+
+/* tcp.stream comes from TCP's conversation data.  find_conversation is the
+ * costliest step of the extraction, so a small direct-mapped cache keeps
+ * the conversation of recent address/port pairs.  A cached conversation is
+ * the one TCP used for this frame when TCP moved its last_frame here (TCP
+ * does for every header it analyses); pure SYNs, which may start a new
+ * conversation on a reused port, always take the full lookup. */
+#define CONV_CACHE_SLOTS 4096
+typedef struct conv_slot {
+    cm_addr src, dst;
+    guint16 sport, dport;
+    conversation_t *conv;
+} conv_slot;
+static conv_slot *conv_cache;
 
 static void address_to_cm(const address *a, cm_addr *out)
 {
@@ -33,43 +50,78 @@ static void address_to_cm(const address *a, cm_addr *out)
     }
 }
 
+static conv_slot *cache_slot(const cm_packet *p)
+{
+    guint32 h = 2166136261u;
+    const guint8 *b[2] = {p->src.bytes, p->dst.bytes};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 16; i++)
+            h = (h ^ b[k][i]) * 16777619u;
+    h = (h ^ p->sport) * 16777619u;
+    h = (h ^ p->dport) * 16777619u;
+    return &conv_cache[(h ^ (h >> 15)) & (CONV_CACHE_SLOTS - 1)];
+}
+
+static gboolean slot_matches(const conv_slot *s, const cm_packet *p)
+{
+    return s->conv && s->sport == p->sport && s->dport == p->dport &&
+           memcmp(&s->src, &p->src, sizeof s->src) == 0 &&
+           memcmp(&s->dst, &p->dst, sizeof s->dst) == 0;
+}
+
+static conversation_t *tcp_conversation(packet_info *pinfo, const cm_packet *p,
+                                        const address *src, const address *dst)
+{
+    conv_slot *slot = conv_cache ? cache_slot(p) : NULL;
+    gboolean pure_syn = (p->flags & (CM_TH_SYN | CM_TH_ACK)) == CM_TH_SYN;
+    if (slot && !pure_syn && slot_matches(slot, p) && slot->conv->last_frame == pinfo->num)
+        return slot->conv;
+    conversation_t *conv = find_conversation(pinfo->num, src, dst, CONVERSATION_TCP,
+                                             p->sport, p->dport, 0);
+    if (slot && conv) {
+        slot->src = p->src;
+        slot->dst = p->dst;
+        slot->sport = p->sport;
+        slot->dport = p->dport;
+        slot->conv = conv;
+    }
+    return conv;
+}
+
 /* Stores the header's facts unless an inner header was stored already. */
 static void keep_facts(packet_info *pinfo, const cm_tcp_header *h, const address *src,
                        const address *dst, guint layer)
 {
-    /* tcp.stream lives in TCP's conversation data; the conversation TCP
-     * used for this frame is the latest one set up at or before it. */
-    conversation_t *conv = find_conversation(pinfo->num, src, dst, CONVERSATION_TCP,
-                                             h->sport, h->dport, 0);
+    if (current.fd == pinfo->fd && current.frame == pinfo->num && current.layer > layer)
+        return;
+    cm_packet p;
+    memset(&p, 0, sizeof p);
+    address_to_cm(src, &p.src);
+    address_to_cm(dst, &p.dst);
+    p.sport = h->sport;
+    p.dport = h->dport;
+    p.seq = h->seq;
+    p.ack = h->ack;
+    p.flags = h->flags;
+    p.window = h->window;
+    p.payload = h->payload;
+    p.has_ts = h->has_ts;
+    p.tsval = h->tsval;
+    p.tsecr = h->tsecr;
+
+    conversation_t *conv = tcp_conversation(pinfo, &p, src, dst);
     if (!conv)
         return;
     struct tcp_analysis *tcpd = (struct tcp_analysis *)conversation_get_proto_data(conv, proto_tcp);
     if (!tcpd)
         return;
-
-    frame_facts *ff = (frame_facts *)p_get_proto_data(pinfo->pool, pinfo, proto_connmon, 0);
-    if (ff && ff->layer > layer)
-        return;
-    if (!ff) {
-        ff = wmem_new(pinfo->pool, frame_facts);
-        p_add_proto_data(pinfo->pool, pinfo, proto_connmon, 0, ff);
-    }
-    ff->layer = layer;
-    cm_packet *p = &ff->pkt;
-    memset(p, 0, sizeof *p);
-    p->stream = tcpd->stream;
-    address_to_cm(src, &p->src);
-    address_to_cm(dst, &p->dst);
-    p->sport = h->sport;
-    p->dport = h->dport;
-    p->seq = h->seq;
-    p->ack = h->ack;
-    p->flags = h->flags;
-    p->window = h->window;
-    p->payload = h->payload;
-    p->has_ts = h->has_ts;
-    p->tsval = h->tsval;
-    p->tsecr = h->tsecr;
+    p.stream = tcpd->stream;
+    p.frame = pinfo->num;
+    p.t_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
+    current.fd = pinfo->fd;
+    current.frame = pinfo->num;
+    current.layer = layer;
+    current.pkt = p;
 }
 
 /* Sits in "ip.proto" 6 in front of the TCP dissector. */
@@ -124,10 +176,22 @@ void connmon_extract_init(int proto)
 
 const cm_packet *connmon_extract_get(packet_info *pinfo)
 {
-    frame_facts *ff = (frame_facts *)p_get_proto_data(pinfo->pool, pinfo, proto_connmon, 0);
-    if (!ff)
+    if (current.fd != pinfo->fd || current.frame != pinfo->num)
         return NULL;
-    ff->pkt.frame = pinfo->num;
-    ff->pkt.t_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
-    return &ff->pkt;
+    current.fd = NULL; /* used once */
+    return &current.pkt;
+}
+
+void connmon_extract_reset(void)
+{
+    g_free(conv_cache);
+    conv_cache = g_new0(conv_slot, CONV_CACHE_SLOTS);
+    memset(&current, 0, sizeof current);
+}
+
+void connmon_extract_cleanup(void)
+{
+    g_free(conv_cache);
+    conv_cache = NULL;
+    memset(&current, 0, sizeof current);
 }

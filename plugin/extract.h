@@ -5,8 +5,7 @@
  * analysis.  Instead connmon sits in front of the TCP dissector in the
  * "ip.proto" table: it decodes the header bytes itself, lets TCP dissect
  * as usual, then reads tcp.stream from TCP's conversation data.  The facts
- * of the innermost TCP header of the frame wait in packet scope for the
- * post-dissector.
+ * of the innermost TCP header of the frame wait for the post-dissector.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -22,7 +21,11 @@ void connmon_extract_init(int proto_connmon);
 
 /* The facts of this frame's analysed TCP header, or NULL (no TCP, only TCP
  * quoted in ICMP errors, or a header Wireshark cannot decode).  Valid only
- * during the first pass over the frame; t_ns and frame are filled in. */
+ * during the first pass over the frame, and given out once. */
 const cm_packet *connmon_extract_get(packet_info *pinfo);
+
+/* File open (init) and close (cleanup): drop cached conversations. */
+void connmon_extract_reset(void);
+void connmon_extract_cleanup(void);
 
 #endif

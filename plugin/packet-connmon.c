@@ -69,6 +69,7 @@ static void connmon_init(void)
     cfg.ts_pure_acks = ts_pure_acks;
     engine = cm_engine_new(&cfg);
     flow_labels = g_ptr_array_new();
+    connmon_extract_reset();
 }
 
 static void connmon_cleanup(void)
@@ -78,6 +79,7 @@ static void connmon_cleanup(void)
     if (flow_labels)
         g_ptr_array_free(flow_labels, TRUE);
     flow_labels = NULL;
+    connmon_extract_cleanup();
 }
 
 static const char *flow_label(const cm_packet *pkt, const cm_result *r)
