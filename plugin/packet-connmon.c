@@ -133,9 +133,28 @@ static proto_item *add_uint(proto_tree *tree, int hf, tvbuff_t *tvb, guint32 v)
     return it;
 }
 
+/* Expert infos count even without a tree (tshark -z expert, taps). */
+static void add_experts(packet_info *pinfo, proto_item *gap_item, proto_item *dup_item,
+                        const cm_result *r)
+{
+    /* Fixed messages, so Expert Information groups them; the numbers are
+     * in the fields next to them. */
+    if (r->expert & CM_EXPERT_HOLE)
+        expert_add_info(pinfo, gap_item, &ei_hole);
+    if (r->expert & CM_EXPERT_BEHIND)
+        expert_add_info(pinfo, gap_item, &ei_behind);
+    if (r->expert & CM_EXPERT_DUPACK)
+        expert_add_info(pinfo, dup_item, &ei_dupack);
+}
+
 static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const frame_result *fr)
 {
     const cm_result *r = &fr->r;
+    if (!tree) {
+        if (r->expert)
+            add_experts(pinfo, NULL, NULL, r);
+        return;
+    }
     proto_item *ti = proto_tree_add_item(tree, proto_connmon, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
     proto_tree *st = proto_item_add_subtree(ti, ett_connmon);
@@ -159,24 +178,18 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         gap_item = proto_tree_add_int(st, hf_seqgap, tvb, 0, 0, r->seqgap);
         proto_item_set_generated(gap_item);
     }
-    if (r->expert & CM_EXPERT_HOLE)
-        expert_add_info_format(pinfo, gap_item, &ei_hole,
-                               "%d bytes missing before this segment (lost upstream of the capture point)",
-                               r->seqgap);
-    if (r->expert & CM_EXPERT_BEHIND)
-        expert_add_info(pinfo, gap_item, &ei_behind);
+    proto_item *dup_item = ti;
     if (r->present & CM_HAS_DUPACK) {
-        it = add_time(st, hf_dupack, tvb, r->dupack_ns);
+        dup_item = add_time(st, hf_dupack, tvb, r->dupack_ns);
         add_uint(st, hf_dupack_num, tvb, r->dupack_num);
         add_uint(st, hf_dupack_frame, tvb, r->dupack_frame);
-        expert_add_info_format(pinfo, it, &ei_dupack, "Duplicate ACK #%u of frame %u",
-                               r->dupack_num, r->dupack_frame);
     }
     add_uint(st, hf_payload, tvb, r->payload);
     it = proto_tree_add_uint64(st, hf_flowbytes, tvb, 0, 0, r->flowbytes);
     proto_item_set_generated(it);
     it = proto_tree_add_string(st, hf_flow, tvb, 0, 0, fr->flow);
     proto_item_set_generated(it);
+    add_experts(pinfo, gap_item, dup_item, r);
 }
 
 static int dissect_connmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
