@@ -83,7 +83,9 @@ def frame(src: Host, dst: Host, sport, dport, seq, ack, flags, win,
 
 
 class Connection:
-    """One simulated connection; run() returns [(t, bytes, orig_len)]."""
+    """One simulated connection; run() returns [(t, bytes, orig_len)] in
+    capture order.  Times are CP times: a client packet sent at time x
+    passes the CP at x + ha, a server packet at x + hb."""
 
     def __init__(self, rng, client, server, sport, dport, t0, nbytes, rtt_a, rtt_b,
                  rate_bps, p_up, p_down):
@@ -91,194 +93,183 @@ class Connection:
         self.c, self.s = client, server
         self.sport, self.dport = sport, dport
         self.t0, self.nbytes = t0, nbytes
-        self.ha, self.hb = rtt_a / 2, rtt_b / 2   # one-way CP<->client, CP<->server
+        self.ha, self.hb = rtt_a / 2, rtt_b / 2   # one way CP<->client, CP<->server
         self.mss = 1428 if client.v6 else 1448
         self.gap = self.mss * 8 / rate_bps
         self.p_up, self.p_down = p_up, p_down
+        self.win_c = 3000 + rng.randrange(2000)   # scaled by 2^7
+        self.win_s = 500 + rng.randrange(200)
         self.out = []
         self.events = []
         self.n = 0
-        self.win_c = 3000 + rng.randrange(2000)   # scaled by 2^7
-        self.win_s = 500 + rng.randrange(200)
+        self.now = t0
+        self.ciss = rng.randrange(1 << 32)
+        self.siss = rng.randrange(1 << 32)
+        self.c_tsecr = 0            # TSecr the client puts in its packets
+        self.s_tsecr = 0            # TSecr the server puts in its packets
+        self.c_nxt = self.ciss + 1  # client's next sequence number
+        # server sender state (absolute sequence numbers, no wrap handling
+        # needed: they are masked when written)
+        self.s_una = self.s_nxt = self.siss + 1
+        self.s_end = self.siss + 1 + nbytes
+        self.dup_cnt = 0
+        self.recover = None         # NewReno recovery point
+        self.retx_done = set()
+        self.fin_sent = False
+        self.done = False
+        # client receiver state
+        self.rcv_nxt = self.siss + 1
+        self.ooo = {}               # seq -> end of segments held out of order
+        self.unacked = 0
+        self.ts_recent = 0
 
-    # -- helpers -------------------------------------------------------------
     def at(self, t, kind, *args):
         self.n += 1
         heapq.heappush(self.events, (t, self.n, kind, args))
 
-    def emit_c(self, t, seq, ack, flags, plen=0, syn=False):
-        """Client packet seen at the CP at time t (sent at t - ha)."""
+    def emit_c(self, t, flags, plen=0, syn=False):
+        """Client packet passing the CP at t; the server gets it hb later."""
         tsval = self.c.tsval(t - self.ha)
-        self.c_last_tsval = tsval
+        seq = self.ciss if syn else self.c_nxt
+        ack = 0 if syn else self.rcv_nxt
         d, o = frame(self.c, self.s, self.sport, self.dport, seq, ack, flags,
-                     self.win_c if not syn else 64240, plen, tsval, self.c_tsecr, syn)
+                     64240 if syn else self.win_c, plen, tsval, self.c_tsecr, syn)
         self.out.append((t, d, o))
+        self.c_nxt = seq + plen + (1 if flags & (SYN | FIN) else 0)
         self.at(t + self.hb, "s_rx", tsval, ack, flags, plen)
 
-    def emit_s(self, t, seq, ack, flags, plen=0, syn=False, record=True):
-        """Server packet passing the CP at time t (sent at t - hb)."""
+    def emit_s(self, t, seq, flags, plen=0, record=True):
+        """Server packet passing the CP at t (not captured unless record)."""
         tsval = self.s.tsval(t - self.hb)
         if record:
-            d, o = frame(self.s, self.c, self.dport, self.sport, seq, ack, flags,
-                         self.win_s if not syn else 65160, plen, tsval, self.s_tsecr, syn)
+            d, o = frame(self.s, self.c, self.dport, self.sport, seq,
+                         0 if flags == SYN else self.c_nxt, flags,
+                         65160 if flags & SYN else self.win_s, plen, tsval,
+                         self.s_tsecr, bool(flags & SYN))
             self.out.append((t, d, o))
         return tsval
 
-    # -- the simulation ------------------------------------------------------
     def run(self):
-        rng = self.rng
-        t = self.t0
-        self.ciss = rng.randrange(1 << 32)
-        self.siss = rng.randrange(1 << 32)
-        self.c_tsecr = 0
-        self.s_tsecr = 0
-        # handshake + request
-        self.emit_c(t, self.ciss, 0, SYN, syn=True)
-        self.run_events(until_kind="synack")
-        req = 120 + rng.randrange(300)
-        self.c_nxt = self.ciss + 1 + req
-        # server data starts when the request has reached the server
-        self.data_start = self.t_req + self.hb + self.hb + 0.0002
-        self.s_una = self.siss + 1
-        self.s_nxt_new = self.siss + 1
-        self.s_end = self.siss + 1 + self.nbytes
-        self.dup_cnt = 0
-        self.retx_done = set()
-        self.c_rcv_nxt = self.siss + 1
-        self.c_ooo = {}          # seq -> end of out-of-order segments at the client
-        self.c_unacked = 0
-        self.c_ts_recent_pending = None
-        self.fin_sent = False
-        self.fin_seq = None
-        self.done = False
-        self.at(self.data_start, "s_send")
-        self.run_events()
+        self.emit_c(self.t0, SYN, syn=True)
+        rto = 0
+        while not self.done:
+            while self.events and not self.done:
+                t, _n, kind, args = heapq.heappop(self.events)
+                self.now = t
+                getattr(self, "ev_" + kind)(t, *args)
+            if not self.done:       # stalled (should not happen): RTO
+                rto += 1
+                if rto > 20:
+                    break
+                self.at(self.now + 0.2, "s_retx", self.s_una)
+        self.out.sort(key=lambda p: p[0])
         return self.out
 
-    def run_events(self, until_kind=None):
-        while self.events:
-            t, _n, kind, args = heapq.heappop(self.events)
-            getattr(self, "ev_" + kind)(t, *args)
-            if until_kind and kind == until_kind:
-                return
-
-    # server receives a client packet (at server time t)
+    # -- server side (t: time the packet reaches the server) ------------------
     def ev_s_rx(self, t, tsval, ack, flags, plen):
         self.s_tsecr = tsval
         if flags & SYN:
-            # SYN-ACK passes the CP hb later
-            self.at(t + self.hb, "synack")
-            return
-        if not getattr(self, "established", False):
+            self.at(t + self.hb, "s_synack")
             return
         if flags & FIN:
-            # last ACK of the server
-            self.emit_s(t + self.hb, self.fin_seq + 1, self.c_fin_seq + 1, ACK)
+            self.emit_s(t + self.hb, self.s_end + 1, ACK)
             self.done = True
+            return
+        if plen:                    # the request: start sending
+            self.at(t + self.hb, "s_send")
             return
         if ack > self.s_una:
             self.s_una = ack
             self.dup_cnt = 0
-        elif ack == self.s_una and plen == 0 and ack < self.s_nxt_new:
+            if self.recover is not None:
+                if ack < self.recover:          # partial ACK: next hole
+                    if ack not in self.retx_done:
+                        self.retx_done.add(ack)
+                        self.at(t + self.hb, "s_retx", ack)
+                else:
+                    self.recover = None
+        elif ack == self.s_una and ack < self.s_nxt:
             self.dup_cnt += 1
             if self.dup_cnt == 3 and ack not in self.retx_done:
                 self.retx_done.add(ack)
+                self.recover = self.s_nxt
                 self.at(t + self.hb, "s_retx", ack)
-        if (self.s_una >= self.s_end and not self.fin_sent
-                and self.s_nxt_new >= self.s_end):
+        if self.s_una >= self.s_end and not self.fin_sent:
             self.fin_sent = True
-            self.fin_seq = self.s_end
             self.at(t + self.hb, "s_fin")
 
-    def ev_synack(self, t):
-        self.emit_s(t, self.siss, self.ciss + 1, SYN | ACK, syn=True)
-        self.c_tsecr = self.s.tsval(t - self.hb)
-        # client ACK, then the request right behind it
-        t2 = t + 2 * self.ha
-        self.emit_c(t2, self.ciss + 1, self.siss + 1, ACK)
-        self.established = True
-        self.t_req = t2 + 0.00005
-        self.req_len = self.c_nxt_req = None
+    def ev_s_synack(self, t):
+        tsval = self.emit_s(t, self.siss, SYN | ACK)
+        self.at(t + self.ha, "c_synack", tsval)
 
     def ev_s_send(self, t):
-        if self.s_nxt_new == self.siss + 1 and not getattr(self, "req_sent", False):
-            pass
-        seq = self.s_nxt_new
+        seq = self.s_nxt
         plen = min(self.mss, self.s_end - seq)
-        if plen <= 0:
-            return
-        self.s_nxt_new += plen
-        near_end = self.s_end - seq < 12 * self.mss
+        self.s_nxt += plen
+        last = self.s_nxt >= self.s_end
         r = self.rng.random()
-        lost_up = not near_end and r < self.p_up
-        lost_down = not near_end and self.p_up <= r < self.p_up + self.p_down
-        tsval = self.emit_s(t, seq, self.c_nxt, ACK | (PSH if seq + plen == self.s_end else 0),
-                            plen, record=not lost_up)
+        protect = self.s_end - seq < 12 * self.mss     # no tail losses
+        lost_up = not protect and r < self.p_up
+        lost_down = not protect and self.p_up <= r < self.p_up + self.p_down
+        tsval = self.emit_s(t, seq, ACK | (PSH if last else 0), plen, record=not lost_up)
         if not (lost_up or lost_down):
             self.at(t + self.ha, "c_rx", seq, plen, tsval)
-        if self.s_nxt_new < self.s_end:
-            jitter = self.gap * (0.9 + 0.2 * self.rng.random())
-            self.at(t + jitter, "s_send")
+        if not last:
+            self.at(t + self.gap * (0.9 + 0.2 * self.rng.random()), "s_send")
 
     def ev_s_retx(self, t, seq):
         plen = min(self.mss, self.s_end - seq)
-        tsval = self.emit_s(t, seq, self.c_nxt, ACK, plen)
+        tsval = self.emit_s(t, seq, ACK, plen)
         self.at(t + self.ha, "c_rx", seq, plen, tsval)
 
     def ev_s_fin(self, t):
-        tsval = self.emit_s(t, self.fin_seq, self.c_nxt, FIN | ACK)
+        tsval = self.emit_s(t, self.s_end, FIN | ACK)
         self.at(t + self.ha, "c_fin", tsval)
+
+    # -- client side (t: time the packet reaches the client) ------------------
+    def ev_c_synack(self, t, tsval):
+        self.c_tsecr = tsval
+        self.rcv_nxt = self.siss + 1
+        self.emit_c(t + self.ha, ACK)
+        req = 120 + self.rng.randrange(300)
+        self.emit_c(t + self.ha + 0.00005, PSH | ACK, req)
+
+    def ev_c_rx(self, t, seq, plen, tsval):
+        end = seq + plen
+        if seq == self.rcv_nxt:
+            if self.unacked == 0:
+                self.ts_recent = tsval    # first segment since the last ACK
+            self.rcv_nxt = end
+            filled = False
+            while self.rcv_nxt in self.ooo:
+                self.rcv_nxt = self.ooo.pop(self.rcv_nxt)
+                filled = True
+            self.unacked += 1
+            if filled or self.unacked >= 2 or end == self.s_end:
+                self.c_ack(t)
+            else:
+                self.at(t + 0.04, "c_delack", self.rcv_nxt)
+        elif seq > self.rcv_nxt:
+            self.ooo[seq] = end
+            self.c_ack(t, dup=True)           # duplicate ACK
+        else:
+            self.c_ack(t, dup=True)           # old data: immediate ACK
+
+    def ev_c_delack(self, t, rcv_nxt):
+        if self.unacked and self.rcv_nxt == rcv_nxt:
+            self.c_ack(t)
+
+    def c_ack(self, t, dup=False):
+        if not dup:
+            self.c_tsecr = self.ts_recent
+        self.unacked = 0
+        self.emit_c(t + self.ha, ACK)
 
     def ev_c_fin(self, t, tsval):
         self.c_tsecr = tsval
-        tcp_t = t + self.ha
-        self.c_fin_seq = self.c_nxt
-        self.emit_c(tcp_t, self.c_nxt, self.fin_seq + 1, ACK)
-        self.emit_c(tcp_t + 0.0003, self.c_nxt, self.fin_seq + 1, FIN | ACK)
-
-    # client receives a data segment (at client time t)
-    def ev_c_rx(self, t, seq, plen, tsval):
-        if self.t_req is not None:
-            pass
-        end = seq + plen
-        if seq == self.c_rcv_nxt:
-            if self.c_unacked == 0:
-                self.c_ts_recent_pending = tsval
-            self.c_rcv_nxt = end
-            filled = False
-            while self.c_rcv_nxt in self.c_ooo:
-                self.c_rcv_nxt = self.c_ooo.pop(self.c_rcv_nxt)
-                filled = True
-            self.c_unacked += 1
-            if filled or self.c_unacked >= 2 or end == self.s_end:
-                self.c_tsecr = self.c_ts_recent_pending
-                self.c_ack(t)
-            else:
-                self.at(t + 0.04, "c_delack", self.c_rcv_nxt)
-        elif seq > self.c_rcv_nxt:
-            self.c_ooo[seq] = end
-            self.c_ack(t)                 # duplicate ACK, echoes ts_recent
-        else:
-            self.c_ack(t)                 # old data: immediate ACK
-
-    def ev_c_delack(self, t, rcv_nxt):
-        if self.c_unacked and self.c_rcv_nxt == rcv_nxt:
-            self.c_tsecr = self.c_ts_recent_pending
-            self.c_ack(t)
-
-    def c_ack(self, t):
-        self.c_unacked = 0
-        self.emit_c(t + self.ha, self.c_nxt, self.c_rcv_nxt, ACK)
-
-
-class Request:
-    pass
-
-
-def _fix_request(conn: Connection):
-    """Inserts the client's request segment (sent right after its ACK of the
-    SYN-ACK) into the output: done after run() so that the event logic stays
-    simple.  The request's TSecr/ACK equal those of the handshake ACK."""
+        self.rcv_nxt = self.s_end + 1
+        self.emit_c(t + self.ha, ACK)
+        self.emit_c(t + self.ha + 0.0003, FIN | ACK)
 
 
 def generate(path, packets=150_000, flows=24, seed=1):
@@ -295,24 +286,25 @@ def generate(path, packets=150_000, flows=24, seed=1):
             sip = bytes.fromhex("20010db8000b0000000000000000") + struct.pack("!H", slot + 1)
         else:
             cip = bytes([10, 1, slot // 250, slot % 250 + 1])
-            sip = bytes([192, 0, 2, slot + 1])
-        cmac = bytes([0x02, 0, 0, 0, 0xA, slot])
-        smac = bytes([0x02, 0, 0, 0, 0xB, slot])
+            sip = (bytes([192, 0, 2, slot + 1]) if slot < 254
+                   else bytes([198, 18, slot // 250, slot % 250 + 1]))
+        cmac = bytes([0x02, 0, 0, slot >> 8 & 0xFF, 0xA, slot & 0xFF])
+        smac = bytes([0x02, 0, 0, slot >> 8 & 0xFF, 0xB, slot & 0xFF])
         client = Host(cmac, cip, v6, srng)
         server = Host(smac, sip, v6, srng)
         t = START + srng.random() * 0.05
         out = []
-        sport = 40000 + slot * 500
+        sport = 40000 + (slot % 50) * 500      # one client address per slot
         while len(out) < per_slot:
             rtt = 0.010 + srng.random() * 0.040
             share = 0.2 + 0.6 * srng.random()
             conn = Connection(srng, client, server, sport, 443 if slot % 2 else 80, t,
-                              nbytes=srng.randrange(1_000_000, 6_000_000),
+                              nbytes=min(srng.randrange(1_000_000, 6_000_000),
+                                         max(100_000, (per_slot - len(out)) * 1000)),
                               rtt_a=rtt * share, rtt_b=rtt * (1 - share),
-                              rate_bps=srng.choice([20e6, 40e6, 80e6]),
-                              p_up=0.0008, p_down=0.0008)
+                              rate_bps=srng.choice([10e6, 20e6, 40e6]),
+                              p_up=0.0003, p_down=0.0003)
             pk = conn.run()
-            pk = _with_request(conn, pk)
             out.extend(pk)
             t = max(p[0] for p in pk) + 0.001 + srng.random() * 0.05
             sport += 1
@@ -326,20 +318,6 @@ def generate(path, packets=150_000, flows=24, seed=1):
             f.write(data)
             total += 1
     return total
-
-
-def _with_request(conn: Connection, pk):
-    """Adds the client's request segment 50 us after its handshake ACK."""
-    # the handshake ACK is the third packet (SYN, SYN-ACK, ACK)
-    t_ack = pk[2][0]
-    tsval = conn.c.tsval(t_ack - conn.ha)
-    d, o = frame(conn.c, conn.s, conn.sport, conn.dport, conn.ciss + 1, conn.siss + 1,
-                 PSH | ACK, conn.win_c, conn.c_nxt - conn.ciss - 1, tsval,
-                 conn.s.tsval(pk[1][0] - conn.hb))
-    pk = list(pk)
-    pk.append((t_ack + 0.00005, d, o))
-    pk.sort(key=lambda p: p[0])
-    return pk
 
 
 def main():
