@@ -147,6 +147,10 @@ static void add_experts(packet_info *pinfo, proto_item *gap_item, proto_item *du
         expert_add_info(pinfo, dup_item, &ei_dupack);
 }
 
+/* tshark builds a "fake" tree when it only needs some fields (-T fields,
+ * filters): items nobody asked for are then skipped before any work. */
+#define WANTED(hf) (visible || proto_field_is_referenced(tree, (hf)))
+
 static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const frame_result *fr)
 {
     const cm_result *r = &fr->r;
@@ -155,41 +159,63 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
             add_experts(pinfo, NULL, NULL, r);
         return;
     }
+    const gboolean visible = PTREE_DATA(tree)->visible;
+    /* Expert fields hang under the protocol item, so it is made whenever
+     * there is an expert info, whatever was asked for. */
+    if (!r->expert && !WANTED(proto_connmon))
+        return;
+
     proto_item *ti = proto_tree_add_item(tree, proto_connmon, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
     proto_tree *st = proto_item_add_subtree(ti, ett_connmon);
-    proto_item *it, *gap_item = ti;
+    proto_item *it, *gap_item = ti, *dup_item = ti;
 
     if (r->present & CM_HAS_TSRTD) {
-        it = add_time(st, hf_tsrtd, tvb, r->tsrtd_ns);
-        proto_item_append_text(ti, ", TS RTD %.3f ms", r->tsrtd_ns / 1e6);
-        add_uint(st, hf_tsrtd_frame, tvb, r->tsrtd_frame);
-        it = proto_tree_add_boolean(st, hf_tsrtd_pureack, tvb, 0, 0, r->tsrtd_pureack);
-        proto_item_set_generated(it);
+        if (WANTED(hf_tsrtd))
+            add_time(st, hf_tsrtd, tvb, r->tsrtd_ns);
+        if (visible)
+            proto_item_append_text(ti, ", TS RTD %.3f ms", r->tsrtd_ns / 1e6);
+        if (WANTED(hf_tsrtd_frame))
+            add_uint(st, hf_tsrtd_frame, tvb, r->tsrtd_frame);
+        if (WANTED(hf_tsrtd_pureack)) {
+            it = proto_tree_add_boolean(st, hf_tsrtd_pureack, tvb, 0, 0, r->tsrtd_pureack);
+            proto_item_set_generated(it);
+        }
     }
     if (r->present & CM_HAS_SEQRTD) {
-        add_time(st, hf_seqrtd, tvb, r->seqrtd_ns);
-        proto_item_append_text(ti, ", Seq RTD %.3f ms", r->seqrtd_ns / 1e6);
-        add_uint(st, hf_seqrtd_frame, tvb, r->seqrtd_frame);
+        if (WANTED(hf_seqrtd))
+            add_time(st, hf_seqrtd, tvb, r->seqrtd_ns);
+        if (visible)
+            proto_item_append_text(ti, ", Seq RTD %.3f ms", r->seqrtd_ns / 1e6);
+        if (WANTED(hf_seqrtd_frame))
+            add_uint(st, hf_seqrtd_frame, tvb, r->seqrtd_frame);
     }
-    if (r->present & CM_HAS_MINRTD)
+    if ((r->present & CM_HAS_MINRTD) && WANTED(hf_minrtd))
         add_time(st, hf_minrtd, tvb, r->minrtd_ns);
-    if (r->present & CM_HAS_SEQGAP) {
+    if ((r->present & CM_HAS_SEQGAP) && WANTED(hf_seqgap)) {
         gap_item = proto_tree_add_int(st, hf_seqgap, tvb, 0, 0, r->seqgap);
         proto_item_set_generated(gap_item);
     }
-    proto_item *dup_item = ti;
     if (r->present & CM_HAS_DUPACK) {
-        dup_item = add_time(st, hf_dupack, tvb, r->dupack_ns);
-        add_uint(st, hf_dupack_num, tvb, r->dupack_num);
-        add_uint(st, hf_dupack_frame, tvb, r->dupack_frame);
+        if (WANTED(hf_dupack))
+            dup_item = add_time(st, hf_dupack, tvb, r->dupack_ns);
+        if (WANTED(hf_dupack_num))
+            add_uint(st, hf_dupack_num, tvb, r->dupack_num);
+        if (WANTED(hf_dupack_frame))
+            add_uint(st, hf_dupack_frame, tvb, r->dupack_frame);
     }
-    add_uint(st, hf_payload, tvb, r->payload);
-    it = proto_tree_add_uint64(st, hf_flowbytes, tvb, 0, 0, r->flowbytes);
-    proto_item_set_generated(it);
-    it = proto_tree_add_string(st, hf_flow, tvb, 0, 0, fr->flow);
-    proto_item_set_generated(it);
-    add_experts(pinfo, gap_item, dup_item, r);
+    if (WANTED(hf_payload))
+        add_uint(st, hf_payload, tvb, r->payload);
+    if (WANTED(hf_flowbytes)) {
+        it = proto_tree_add_uint64(st, hf_flowbytes, tvb, 0, 0, r->flowbytes);
+        proto_item_set_generated(it);
+    }
+    if (WANTED(hf_flow)) {
+        it = proto_tree_add_string(st, hf_flow, tvb, 0, 0, fr->flow);
+        proto_item_set_generated(it);
+    }
+    if (r->expert)
+        add_experts(pinfo, gap_item, dup_item, r);
 }
 
 static int dissect_connmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
