@@ -298,7 +298,7 @@ bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
             }
         }
         /* 2. then record */
-        bool may_record = true;
+        bool may_record = true, recorded = false;
         if (!F->ts_seen) {
             F->ts_seen = true;
             if (!syn) {
@@ -319,13 +319,15 @@ bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
                     e->pureack = pure_ack;
                     e->seq = p->seq;
                     e->end = end;
+                    recorded = true;
                 }
             }
             F->ts_floor = p->tsval;
             F->ts_floor_set = true;
         }
-        /* 3. data takes over an entry recorded by a pure ACK */
-        if (!pure_ack) {
+        /* 3. data takes over an entry recorded by a pure ACK (an entry P
+         * just recorded is not one) */
+        if (!pure_ack && !recorded) {
             cm_entry *e = cm_pending_find(&F->ts_q, p->tsval, min_t);
             if (e && e->pureack) {
                 e->pureack = false;

@@ -147,8 +147,10 @@ static void add_experts(packet_info *pinfo, proto_item *gap_item, proto_item *du
         expert_add_info(pinfo, dup_item, &ei_dupack);
 }
 
-/* tshark builds a "fake" tree when it only needs some fields (-T fields,
- * filters): items nobody asked for are then skipped before any work. */
+/* tshark builds a "fake" tree when it only needs some fields (filters,
+ * statistics): items nobody asked for are then skipped before any work.
+ * (-T fields builds a visible tree: there every item counts, which is why
+ * the protocol line carries no summary text.) */
 #define WANTED(hf) (visible || proto_field_is_referenced(tree, (hf)))
 
 static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const frame_result *fr)
@@ -173,8 +175,6 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
     if (r->present & CM_HAS_TSRTD) {
         if (WANTED(hf_tsrtd))
             add_time(st, hf_tsrtd, tvb, r->tsrtd_ns);
-        if (visible)
-            proto_item_append_text(ti, ", TS RTD %.3f ms", r->tsrtd_ns / 1e6);
         if (WANTED(hf_tsrtd_frame))
             add_uint(st, hf_tsrtd_frame, tvb, r->tsrtd_frame);
         if (WANTED(hf_tsrtd_pureack)) {
@@ -185,8 +185,6 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
     if (r->present & CM_HAS_SEQRTD) {
         if (WANTED(hf_seqrtd))
             add_time(st, hf_seqrtd, tvb, r->seqrtd_ns);
-        if (visible)
-            proto_item_append_text(ti, ", Seq RTD %.3f ms", r->seqrtd_ns / 1e6);
         if (WANTED(hf_seqrtd_frame))
             add_uint(st, hf_seqrtd_frame, tvb, r->seqrtd_frame);
     }
