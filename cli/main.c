@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pcap/pcap.h>
@@ -324,7 +325,9 @@ static pcap_t *open_live(const options *o)
     pcap_set_immediate_mode(p, 1);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
     int rc = pcap_activate(p);
-    if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+    /* Without privileges libpcap says "permission denied" before it looks
+     * for the device: tell the two apart. */
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE || (rc == PCAP_ERROR_PERM_DENIED && !if_nametoindex(o->iface)))
         die(1, "no such interface: %s", o->iface);
     if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
         die(1, "no permission to capture on %s: run as root, or give the binary "

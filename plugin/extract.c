@@ -50,16 +50,25 @@ static void address_to_cm(const address *a, cm_addr *out)
     }
 }
 
+static inline guint32 mix32(guint32 h, guint32 v)
+{
+    h ^= v;
+    h *= 0x9e3779b1u;
+    return h ^ (h >> 16);
+}
+
 static conv_slot *cache_slot(const cm_packet *p)
 {
-    guint32 h = 2166136261u;
-    const guint8 *b[2] = {p->src.bytes, p->dst.bytes};
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < 16; i++)
-            h = (h ^ b[k][i]) * 16777619u;
-    h = (h ^ p->sport) * 16777619u;
-    h = (h ^ p->dport) * 16777619u;
-    return &conv_cache[(h ^ (h >> 15)) & (CONV_CACHE_SLOTS - 1)];
+    guint32 h = mix32(p->sport, p->dport);
+    guint32 w[4];
+    size_t words = p->src.family == 6 ? 4 : 1;
+    memcpy(w, p->src.bytes, words * 4);
+    for (size_t i = 0; i < words; i++)
+        h = mix32(h, w[i]);
+    memcpy(w, p->dst.bytes, words * 4);
+    for (size_t i = 0; i < words; i++)
+        h = mix32(h, w[i]);
+    return &conv_cache[h & (CONV_CACHE_SLOTS - 1)];
 }
 
 static gboolean slot_matches(const conv_slot *s, const cm_packet *p)
