@@ -333,61 +333,58 @@ while time.time() < end:
 """
 
 
-def test_live_count_stops(netns, tmp_path):
+@pytest.fixture
+def live_lo(netns, tmp_path):
+    """A namespace whose lo carries TCP request/response traffic for 20 s;
+    yields the command prefix that runs a program in it."""
     script = tmp_path / "traffic.py"
     script.write_text(TRAFFIC)
-    traffic = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable, script, "20"])
+    inside = ["ip", "netns", "exec", netns]
+    traffic = subprocess.Popen(inside + [sys.executable, str(script), "20"])
     try:
-        p = subprocess.run(["ip", "netns", "exec", netns, cli_path(), "-i", "lo", "-c", "200",
-                            "--json"], capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        objs = [json.loads(l) for l in p.stdout.splitlines()]
-        assert objs and objs[-1]["frame"] <= 200
-        assert any("connmon.tsrtd" in o for o in objs)
-        assert any("connmon.seqrtd" in o for o in objs)
-        assert re.search(r"\d+ flows, \d+ packets", p.stderr)
+        yield inside
     finally:
         traffic.kill()
+        traffic.wait()
 
 
-def test_live_seconds_stops_and_flushes(netns, tmp_path):
-    script = tmp_path / "traffic.py"
-    script.write_text(TRAFFIC)
-    traffic = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable, script, "20"])
-    try:
-        start = time.monotonic()
-        p = subprocess.run(["ip", "netns", "exec", netns, cli_path(), "-i", "lo", "-s", "2",
-                            "-m", "-Q", "-l"], capture_output=True, text=True, timeout=60)
-        elapsed = time.monotonic() - start
-        assert p.returncode == 0, p.stderr
-        assert 1.9 <= elapsed < 6
-        lines = p.stdout.splitlines()
-        assert len(lines) > 10 and all(len(l.split()) == 8 for l in lines)
-        # without -l, packets sent by the host itself are left out: on lo
-        # that is every packet
-        p2 = subprocess.run(["ip", "netns", "exec", netns, cli_path(), "-i", "lo", "-s", "1",
-                             "-m", "-Q"], capture_output=True, text=True, timeout=60)
-        assert p2.returncode == 0 and p2.stdout == ""
-        assert re.search(r"\d+ flows, [1-9]\d* packets", p2.stderr)
-    finally:
-        traffic.kill()
+def test_live_count_stops(live_lo):
+    p = subprocess.run(live_lo + [cli_path(), "-i", "lo", "-c", "200", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    objs = [json.loads(l) for l in p.stdout.splitlines()]
+    assert objs and objs[-1]["frame"] <= 200
+    assert any("connmon.tsrtd" in o for o in objs)
+    assert any("connmon.seqrtd" in o for o in objs)
+    assert re.search(r"\d+ flows, \d+ packets", p.stderr)
 
 
-def test_live_prompt_output_and_sigint(netns, tmp_path):
+def test_live_seconds_stops_and_flushes(live_lo):
+    start = time.monotonic()
+    p = subprocess.run(live_lo + [cli_path(), "-i", "lo", "-s", "2", "-m", "-Q", "-l"],
+                       capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - start
+    assert p.returncode == 0, p.stderr
+    assert 1.9 <= elapsed < 6
+    lines = p.stdout.splitlines()
+    assert len(lines) > 10 and all(len(l.split()) == 8 for l in lines)
+    # without -l, packets sent by the host itself are left out: on lo that
+    # is every packet
+    p2 = subprocess.run(live_lo + [cli_path(), "-i", "lo", "-s", "1", "-m", "-Q"],
+                        capture_output=True, text=True, timeout=60)
+    assert p2.returncode == 0 and p2.stdout == ""
+    assert re.search(r"\d+ flows, [1-9]\d* packets", p2.stderr)
+
+
+def test_live_prompt_output_and_sigint(live_lo):
     """Lines reach a pipe while capturing (not only at exit); SIGINT stops
     cleanly with a summary."""
-    script = tmp_path / "traffic.py"
-    script.write_text(TRAFFIC)
-    traffic = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable, script, "20"])
-    try:
-        p = subprocess.Popen(["ip", "netns", "exec", netns, cli_path(), "-i", "lo", "-m",
-                              "-l"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        first = p.stdout.readline()  # arrives while still running
-        assert len(first.split()) == 8
-        assert p.poll() is None
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=10)
-        assert p.returncode == 0
-        assert re.search(r"\d+ flows, \d+ packets", err)
-    finally:
-        traffic.kill()
+    p = subprocess.Popen(live_lo + [cli_path(), "-i", "lo", "-m", "-l"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()  # arrives while still running
+    assert len(first.split()) == 8
+    assert p.poll() is None
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 0
+    assert re.search(r"\d+ flows, \d+ packets", err)
