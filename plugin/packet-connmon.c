@@ -14,13 +14,16 @@
 #include <epan/packet.h>
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
+#include <epan/tap.h>
 #include <wsutil/report_message.h>
 
 #include "connmon.h"
 #include "extract.h"
 #include "packet-connmon.h"
+#include "stats.h"
 
 static int proto_connmon = -1;
+static int connmon_tap = -1;
 
 static int hf_tsrtd = -1;
 static int hf_tsrtd_frame = -1;
@@ -55,11 +58,9 @@ static cm_engine *engine;
 /* Flow labels, made once per flow: index stream * 2 + direction. */
 static GPtrArray *flow_labels;
 
-/* What a frame shows, stored on the first pass. */
-typedef struct frame_result {
-    cm_result r;
-    const char *flow; /* file scope */
-} frame_result;
+/* What a frame shows, stored on the first pass (stats.h: it is also the
+ * tap data). */
+typedef connmon_frame_result frame_result;
 
 static void connmon_init(void)
 {
@@ -106,6 +107,8 @@ static frame_result *analyse_frame(packet_info *pinfo)
     if (!cm_engine_analyse(engine, pkt, &fr->r))
         return NULL;
     fr->flow = flow_label(pkt, &fr->r);
+    fr->stream = pkt->stream;
+    fr->has_ts = pkt->has_ts;
     p_add_proto_data(wmem_file_scope(), pinfo, proto_connmon, 0, fr);
     return fr;
 }
@@ -226,6 +229,9 @@ static int dissect_connmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     if (!fr)
         return 0;
     present(tvb, pinfo, tree, fr);
+    /* On every pass: the GUI re-taps frames dissected long ago. */
+    if (have_tap_listener(connmon_tap))
+        tap_queue_packet(connmon_tap, pinfo, fr);
     return tvb_captured_length(tvb);
 }
 
@@ -317,6 +323,9 @@ void proto_register_connmon(void)
         "clocked: count them only when the echoing side had data in flight (default); "
         "all: always (the original connmon); none: never (as ePPing)",
         &pref_ts_pure_acks_text);
+
+    connmon_tap = register_tap("connmon");
+    connmon_stats_register();
 
     register_init_routine(connmon_init);
     register_cleanup_routine(connmon_cleanup);

@@ -1,0 +1,28 @@
+/* connmon statistics: the "connmon" tap and the stats tree on it
+ * (Statistics -> connmon in Wireshark, tshark -z connmon,tree).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef CONNMON_STATS_H
+#define CONNMON_STATS_H
+
+#include <glib.h>
+
+#include "connmon.h"
+
+/* What a frame shows, stored once per analysed frame (file scope) on the
+ * first pass.  It is also what the "connmon" tap hands to its listeners,
+ * on every pass: a pointer to the stored copy, nothing is built per
+ * packet. */
+typedef struct connmon_frame_result {
+    cm_result r;
+    const char *flow; /* connmon.flow label, file scope */
+    guint32 stream;   /* tcp.stream; r.direction says which side sent it */
+    gboolean has_ts;  /* the TCP header carried a complete timestamp option */
+} connmon_frame_result;
+
+/* Registers the stats tree on the "connmon" tap (call from the protocol
+ * registration, after register_tap("connmon")). */
+void connmon_stats_register(void);
+
+#endif
