@@ -150,6 +150,11 @@ class Tshark:
         out = self.run(args).stdout
         return [line.split("\t") for line in out.splitlines()]
 
+    def matching_frames(self, pcap, dfilter, extra=()):
+        """Frame numbers (in order) of the frames a display filter selects."""
+        rows = self.fields(pcap, ["frame.number"], list(extra) + ["-Y", dfilter])
+        return [int(r[0]) for r in rows]
+
     def table(self, pcap, fields, extra=()):
         """Like fields(), keyed by frame.number: {frame: {field: value}}.
         Empty values are left out."""

@@ -3,11 +3,6 @@ captures; expected values derived by hand from SPEC.md)."""
 from test_crafted_common import assert_frames, connmon_table, row
 
 
-def frames_matching(tshark, pcap, flt, extra=()):
-    rows = tshark.fields(pcap, ["frame.number"], list(extra) + ["-Y", flt])
-    return [int(r[0]) for r in rows]
-
-
 # --------------------------------------------------------------------------
 # seq_rules.pcap (no TS option anywhere: tsrtd never appears)
 AB = "10.0.0.1:40003+10.0.0.2:80"
@@ -71,19 +66,19 @@ def test_seq_rules(tshark):
 def test_seq_rules_expert(tshark):
     pcap = "crafted/seq_rules.pcap"
     # hole: seqgap > 0, no RST: frame 17 only.
-    assert frames_matching(tshark, pcap, "connmon.expert.hole") == [17]
+    assert tshark.matching_frames(pcap, "connmon.expert.hole") == [17]
     # behind: seqgap < 0 with L > 0 (14, 18); or payload already acked by the
     # reverse flow: 21 (1801 + 100 = 1901 <= B's prev_ack 1901).
-    assert frames_matching(tshark, pcap, "connmon.expert.behind") == [14, 18, 21]
-    assert frames_matching(tshark, pcap, "connmon.expert.dupack") == []
+    assert tshark.matching_frames(pcap, "connmon.expert.behind") == [14, 18, 21]
+    assert tshark.matching_frames(pcap, "connmon.expert.dupack") == []
 
 
 def test_seqgap_filters(tshark):
     pcap = "crafted/seq_rules.pcap"
-    assert frames_matching(tshark, pcap, "connmon.seqgap < 0") == [14, 18]
-    assert frames_matching(tshark, pcap, "connmon.seqgap > 0") == [17]
-    assert frames_matching(tshark, pcap, "connmon.seqrtd >= 0.02") == [10, 16]
-    assert frames_matching(tshark, pcap, "connmon.tsrtd") == []
+    assert tshark.matching_frames(pcap, "connmon.seqgap < 0") == [14, 18]
+    assert tshark.matching_frames(pcap, "connmon.seqgap > 0") == [17]
+    assert tshark.matching_frames(pcap, "connmon.seqrtd >= 0.02") == [10, 16]
+    assert tshark.matching_frames(pcap, "connmon.tsrtd") == []
 
 
 # --------------------------------------------------------------------------
@@ -203,18 +198,18 @@ def test_dupacks(tshark):
 
 def test_dupacks_agree_with_wireshark(tshark):
     pcap = "crafted/dupacks.pcap"
-    ours = frames_matching(tshark, pcap, "connmon.dupack")
+    ours = tshark.matching_frames(pcap, "connmon.dupack")
     assert ours == [10, 11, 12, 15, 21, 23, 28, 30]
-    assert frames_matching(tshark, pcap, "tcp.analysis.duplicate_ack") == ours
-    assert frames_matching(tshark, pcap, "connmon.expert.dupack") == ours
+    assert tshark.matching_frames(pcap, "tcp.analysis.duplicate_ack") == ours
+    assert tshark.matching_frames(pcap, "connmon.expert.dupack") == ours
 
 
 def test_dupack_filters(tshark):
     pcap = "crafted/dupacks.pcap"
-    assert frames_matching(tshark, pcap, "connmon.dupack.num >= 3") == [12, 15, 21, 23, 28]
-    assert frames_matching(tshark, pcap, "connmon.dupack.frame == 29") == [30]
-    assert frames_matching(tshark, pcap, "connmon.dupack > 0.01") == [21, 23, 28]
-    assert frames_matching(tshark, pcap, "connmon.seqgap < 0") == [13, 22, 24]
+    assert tshark.matching_frames(pcap, "connmon.dupack.num >= 3") == [12, 15, 21, 23, 28]
+    assert tshark.matching_frames(pcap, "connmon.dupack.frame == 29") == [30]
+    assert tshark.matching_frames(pcap, "connmon.dupack > 0.01") == [21, 23, 28]
+    assert tshark.matching_frames(pcap, "connmon.seqgap < 0") == [13, 22, 24]
 
 
 # --------------------------------------------------------------------------

@@ -156,8 +156,7 @@ def test_ipv6_flow_strings(frames):
 # ---- agreement with Wireshark's own TCP analysis --------------------------------
 
 def frame_set(tshark, pcap, dfilter):
-    rows = tshark.fields(pcap, ["frame.number"], ["-Y", dfilter])
-    return {int(r[0]) for r in rows}
+    return set(tshark.matching_frames(pcap, dfilter))
 
 
 WIRESHARK_BEHIND = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "

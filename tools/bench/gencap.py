@@ -23,8 +23,13 @@ length and the record's original length are those of the real frame.
 """
 import argparse
 import heapq
+import os
 import random
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "craft"))
+from craftlib import csum as _csum  # noqa: E402  (the project's one checksum)
 
 SNAPLEN = 128
 LINKTYPE_ETHERNET = 1
@@ -32,15 +37,6 @@ START = 1_700_000_000.0          # capture start, epoch seconds
 
 # TCP flags
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
-
-
-def _csum(b: bytes) -> int:
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 class Host:

@@ -213,12 +213,10 @@ class Capture:
         return len(self.records)  # the frame number
 
     def write(self, path):
-        out = [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, self.snaplen, self.linktype)]
-        for t_ns, frame, orig in self.records:
-            sec, nsec = divmod(EPOCH * NS + t_ns, NS)
-            out.append(struct.pack("<IIII", sec, nsec, len(frame), orig) + frame)
-        with open(path, "wb") as f:
-            f.write(b"".join(out))
+        import pcaplib  # the one pcap writer (pcaplib imports nothing from here)
+        pcaplib.write_records(path, self.linktype,
+                              [(EPOCH * NS + t, frame, orig) for t, frame, orig in self.records],
+                              snaplen=self.snaplen)
 
 
 # --------------------------------------------------------------------------
