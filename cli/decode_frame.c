@@ -53,16 +53,7 @@ static frame_kind decode_tcp(const uint8_t *p, size_t cap, size_t wire, cm_packe
     cm_tcp_header h;
     if (cm_tcp_decode(p, cap, wire, &h) != CM_TCP_OK)
         return FRAME_NOT_TCP;
-    pkt->sport = h.sport;
-    pkt->dport = h.dport;
-    pkt->seq = h.seq;
-    pkt->ack = h.ack;
-    pkt->flags = h.flags;
-    pkt->window = h.window;
-    pkt->payload = h.payload;
-    pkt->has_ts = h.has_ts;
-    pkt->tsval = h.tsval;
-    pkt->tsecr = h.tsecr;
+    cm_packet_set_tcp(pkt, &h);
     return FRAME_TCP;
 }
 

@@ -67,6 +67,7 @@ typedef struct cm_packet {
     uint16_t window;    /* raw window field, unscaled */
     uint32_t payload;   /* TCP payload bytes (Wireshark's tcp.len) */
     bool     has_ts;    /* complete timestamp option present */
+    bool     has_sack;  /* SACK option with at least one block's left edge captured */
     uint32_t tsval, tsecr;
 } cm_packet;
 
@@ -130,6 +131,24 @@ static inline bool cm_serial_gt(uint32_t a, uint32_t b)
     return d != 0 && d < 0x80000000u;
 }
 
+/* Serial order: a equal to or before b. */
+static inline bool cm_serial_le(uint32_t a, uint32_t b)
+{
+    return (uint32_t)(b - a) < 0x80000000u;
+}
+
+/* Same family and same address bytes (4 or 16 of them). */
+static inline bool cm_addr_eq(const cm_addr *a, const cm_addr *b)
+{
+    if (a->family != b->family)
+        return false;
+    size_t n = a->family == 6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++)
+        if (a->bytes[i] != b->bytes[i])
+            return false;
+    return true;
+}
+
 /* Formats "src:sport+dst:dport" (IPv6 in brackets) into buf; returns the
  * length written (without the NUL).  CM_FLOW_LABEL_MAX is always enough. */
 #define CM_FLOW_LABEL_MAX 112
@@ -161,6 +180,7 @@ typedef struct cm_tcp_header {
     uint16_t header_len;
     uint32_t payload;
     bool     has_ts;
+    bool     has_sack;    /* a SACK block's left edge was captured */
     uint32_t tsval, tsecr;
 } cm_tcp_header;
 
@@ -170,6 +190,11 @@ typedef struct cm_tcp_header {
  * and of several timestamp options the last complete one counts. */
 cm_tcp_status cm_tcp_decode(const uint8_t *p, size_t captured, size_t reported,
                             cm_tcp_header *out);
+
+/* Copies a decoded header's facts (ports, seq, ack, flags, window, payload,
+ * TS and SACK options) into *pkt; addresses, stream, frame and time are the
+ * front end's. */
+void cm_packet_set_tcp(cm_packet *pkt, const cm_tcp_header *h);
 
 #ifdef __cplusplus
 }

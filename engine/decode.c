@@ -21,6 +21,7 @@ static inline uint32_t be32(const uint8_t *p)
 #define CM_TCP_FIXED_NEEDED 16
 #define CM_TCPOPT_EOL 0
 #define CM_TCPOPT_NOP 1
+#define CM_TCPOPT_SACK 5
 #define CM_TCPOPT_TS 8
 
 cm_tcp_status cm_tcp_decode(const uint8_t *p, size_t captured, size_t reported,
@@ -69,9 +70,27 @@ cm_tcp_status cm_tcp_decode(const uint8_t *p, size_t captured, size_t reported,
             h->tsval = be32(p + off + 2);
             h->tsecr = be32(p + off + 6);
         }
+        /* Wireshark counts a SACK block once its left edge is read. */
+        if (kind == CM_TCPOPT_SACK && olen >= 6 && off + 6 <= captured)
+            h->has_sack = true;
         off += olen;
     }
     return CM_TCP_OK;
+}
+
+void cm_packet_set_tcp(cm_packet *pkt, const cm_tcp_header *h)
+{
+    pkt->sport = h->sport;
+    pkt->dport = h->dport;
+    pkt->seq = h->seq;
+    pkt->ack = h->ack;
+    pkt->flags = h->flags;
+    pkt->window = h->window;
+    pkt->payload = h->payload;
+    pkt->has_ts = h->has_ts;
+    pkt->has_sack = h->has_sack;
+    pkt->tsval = h->tsval;
+    pkt->tsecr = h->tsecr;
 }
 
 size_t cm_format_flow(char *buf, size_t size, const cm_packet *pkt)
