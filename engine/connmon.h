@@ -122,6 +122,19 @@ void cm_engine_forget_stream(cm_engine *eng, uint32_t stream);
 /* Number of connections currently held. */
 size_t cm_engine_stream_count(const cm_engine *eng);
 
+/* What the engine could not do or chose to forget, counted rather than
+ * hidden (pping's error counters).  All count since cm_engine_new. */
+typedef struct cm_engine_counters {
+    uint64_t alloc_failures;    /* a connection or pending entry could not be
+                                   allocated: some samples are missing */
+    uint64_t entries_expired;   /* pending round-trip starts forgotten after
+                                   rtd_max_age without an answer */
+    uint64_t streams_forgotten; /* connections dropped by
+                                   cm_engine_forget_stream (idle, evicted) */
+} cm_engine_counters;
+
+void cm_engine_get_counters(const cm_engine *eng, cm_engine_counters *out);
+
 /* ---- helpers shared by the front ends ---------------------------------- */
 
 /* Serial order on 32 bits (RFC 1982): a after b. */

@@ -104,6 +104,11 @@ size_t cm_engine_stream_count(const cm_engine *eng)
     return eng->nconns;
 }
 
+void cm_engine_get_counters(const cm_engine *eng, cm_engine_counters *out)
+{
+    memset(out, 0, sizeof *out);
+}
+
 static inline size_t bucket_of(const cm_engine *eng, uint32_t stream)
 {
     return (stream * 2654435761u) & (eng->nbuckets - 1);
