@@ -78,6 +78,7 @@ enum {
     CM_HAS_MINRTD = 1u << 2, /* set whenever TSRTD or SEQRTD is */
     CM_HAS_SEQGAP = 1u << 3, /* every packet but the first of its flow */
     CM_HAS_DUPACK = 1u << 4, /* dupack, dupack_num, dupack_frame */
+    CM_HAS_PATHRTD = 1u << 5, /* pathrtd, pathrtd_frame */
 };
 
 /* Expert hints. */
@@ -94,11 +95,13 @@ typedef struct cm_result {
     int64_t  seqrtd_ns;
     int64_t  minrtd_ns;
     int64_t  dupack_ns;
+    int64_t  pathrtd_ns;   /* this packet's half + the reverse flow's latest */
     uint64_t flowbytes;
     uint32_t tsrtd_frame;
     uint32_t seqrtd_frame;
     uint32_t dupack_num;
     uint32_t dupack_frame;
+    uint32_t pathrtd_frame;
     uint32_t payload;
     int32_t  seqgap;
     bool     tsrtd_pureack;

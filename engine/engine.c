@@ -1,40 +1,55 @@
-/* The per-packet rules of docs/semantics.md (SPEC: TS round trips, seq
- * round trips, duplicate ACKs, expert hints).
+/* The per-packet rules of the SPEC (docs/semantics.md says them in our
+ * words), one static function per rule, run by cm_engine_analyse in the
+ * SPEC's order.
+ *
+ * Notation is the SPEC's:
+ *   P         the packet being analysed
+ *   F         P's flow (the direction that sent P); R the reverse flow
+ *   L         sequence length: payload + 1 for SYN + 1 for FIN
+ *   end       seq + L
+ *   high_end  serial maximum of end over a flow's packets so far
+ *   half      a packet's tsrtd, else its seqrtd (CP -> its sender -> CP)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "connmon.h"
+#include "hashtab.h"
 #include "pending.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* One direction of a connection. */
+/* One direction of a connection: the SPEC's per-flow state. */
 typedef struct cm_flow {
-    cm_pending ts_q;   /* TSval -> first eligible sighting */
-    cm_pending seq_q;  /* segment end -> data segment */
-    uint64_t flowbytes;
-    int64_t  ack_orig_t;
-    int64_t  minrtd_ns;
+    cm_pending ts_q;        /* TS entries: TSval -> first eligible sighting */
+    cm_pending seq_q;       /* seq entries: segment end -> data segment */
+    uint64_t flowbytes;     /* connmon.flowbytes */
+    int64_t  ack_orig_t;    /* ack_orig: where the ACK number last changed */
+    int64_t  minrtd_ns;     /* connmon.minrtd */
+    int64_t  half_t;        /* latest half (SPEC pathrtd): its time, */
+    int64_t  half_ns;       /*   value */
+    uint32_t half_frame;    /*   and frame */
     uint32_t ack_orig_frame;
     uint32_t dupack_count;  /* duplicates since ack_orig */
-    uint32_t high_end;      /* serial max of seq + L (not moved by ZW probes) */
-    uint32_t prev_ack;
-    uint32_t ack_high;
-    uint32_t ts_floor;
-    uint16_t prev_window;
+    uint32_t high_end;      /* not moved by zero-window probes */
+    uint32_t prev_ack;      /* raw ACK field of the previous packet */
+    uint32_t ack_high;      /* highest ACK number sent (serial) */
+    uint32_t ts_floor;      /* TSvals at or before it are never recorded */
+    uint16_t prev_window;   /* raw window field of the previous packet */
     bool seen;              /* high_end, prev_* and ack_orig are valid */
     bool ack_high_set;
     bool ts_seen;           /* a TS-bearing packet was seen (floor decided) */
     bool ts_floor_set;
     bool prev_keepalive;    /* the previous packet was a keepalive */
     bool minrtd_set;
+    bool half_set;
 } cm_flow;
 
+/* One connection (tcp.stream). */
 typedef struct cm_conn {
-    struct cm_conn *next;   /* hash chain */
+    cm_hnode node;          /* keyed by stream */
     uint32_t stream;
-    uint16_t a_port;        /* sender of the first packet: direction 0 */
+    uint16_t a_port;        /* the stream's first sender: direction 0 */
     cm_addr  a_addr;
     int64_t  tmax;          /* latest capture time in the stream so far */
     bool     tmax_set;
@@ -43,10 +58,25 @@ typedef struct cm_conn {
 
 struct cm_engine {
     cm_config cfg;
-    cm_conn **buckets;
-    size_t nbuckets;        /* power of two */
-    size_t nconns;
+    cm_htab conns;
+    cm_engine_counters counters;
 };
+
+/* What the rules need to know about P, worked out once. */
+typedef struct packet_view {
+    const cm_packet *p;
+    cm_flow *F, *R;
+    int dir;             /* 0: sent by the stream's first sender */
+    int64_t min_t;       /* entries recorded before this are forgotten */
+    uint32_t L, end;
+    bool syn, rst, ack;  /* flags */
+    bool pure_ack;       /* ACK, L = 0, no RST */
+    bool keepalive;      /* SPEC: Keepalive */
+    bool zw_probe;       /* SPEC: Zero-window probe */
+    bool karn;           /* seq rule 2's Karn case: L > 0 and no new data */
+} packet_view;
+
+/* ---- engine and connections ------------------------------------------- */
 
 void cm_config_default(cm_config *cfg)
 {
@@ -65,9 +95,7 @@ cm_engine *cm_engine_new(const cm_config *cfg)
         cm_config_default(&eng->cfg);
     if (eng->cfg.rtd_max_age_ns < 0)
         eng->cfg.rtd_max_age_ns = 0;
-    eng->nbuckets = 256;
-    eng->buckets = calloc(eng->nbuckets, sizeof *eng->buckets);
-    if (!eng->buckets) {
+    if (!cm_htab_init(&eng->conns, 256)) {
         free(eng);
         return NULL;
     }
@@ -83,306 +111,379 @@ static void conn_free(cm_conn *c)
     free(c);
 }
 
+static void conn_free_node(cm_hnode *n, void *arg)
+{
+    (void)arg;
+    conn_free((cm_conn *)n);
+}
+
 void cm_engine_free(cm_engine *eng)
 {
     if (!eng)
         return;
-    for (size_t i = 0; i < eng->nbuckets; i++) {
-        cm_conn *c = eng->buckets[i];
-        while (c) {
-            cm_conn *next = c->next;
-            conn_free(c);
-            c = next;
-        }
-    }
-    free(eng->buckets);
+    cm_htab_each(&eng->conns, conn_free_node, NULL);
+    cm_htab_destroy(&eng->conns);
     free(eng);
 }
 
 size_t cm_engine_stream_count(const cm_engine *eng)
 {
-    return eng->nconns;
+    return eng->conns.count;
 }
 
 void cm_engine_get_counters(const cm_engine *eng, cm_engine_counters *out)
 {
-    memset(out, 0, sizeof *out);
+    *out = eng->counters;
 }
 
-static inline size_t bucket_of(const cm_engine *eng, uint32_t stream)
+static cm_conn *conn_find(const cm_engine *eng, uint32_t stream)
 {
-    return (stream * 2654435761u) & (eng->nbuckets - 1);
-}
-
-static void rehash(cm_engine *eng)
-{
-    size_t nb = eng->nbuckets * 2;
-    cm_conn **nbk = calloc(nb, sizeof *nbk);
-    if (!nbk)
-        return; /* keep the longer chains */
-    cm_conn **old = eng->buckets;
-    size_t oldn = eng->nbuckets;
-    eng->buckets = nbk;
-    eng->nbuckets = nb;
-    for (size_t i = 0; i < oldn; i++) {
-        cm_conn *c = old[i];
-        while (c) {
-            cm_conn *next = c->next;
-            size_t b = bucket_of(eng, c->stream);
-            c->next = nbk[b];
-            nbk[b] = c;
-            c = next;
-        }
-    }
-    free(old);
+    for (cm_hnode *n = cm_htab_first(&eng->conns, stream); n; n = cm_htab_next(n))
+        if (((cm_conn *)n)->stream == stream)
+            return (cm_conn *)n;
+    return NULL;
 }
 
 static cm_conn *conn_get(cm_engine *eng, const cm_packet *p)
 {
-    size_t b = bucket_of(eng, p->stream);
-    for (cm_conn *c = eng->buckets[b]; c; c = c->next)
-        if (c->stream == p->stream)
-            return c;
-    cm_conn *c = calloc(1, sizeof *c);
-    if (!c)
+    cm_conn *c = conn_find(eng, p->stream);
+    if (c)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        eng->counters.alloc_failures++;
         return NULL;
+    }
     c->stream = p->stream;
     c->a_addr = p->src;
     c->a_port = p->sport;
-    c->next = eng->buckets[b];
-    eng->buckets[b] = c;
-    if (++eng->nconns > eng->nbuckets)
-        rehash(eng);
+    c->node.hash = p->stream;
+    cm_htab_insert(&eng->conns, &c->node);
     return c;
 }
 
 void cm_engine_forget_stream(cm_engine *eng, uint32_t stream)
 {
-    cm_conn **pp = &eng->buckets[bucket_of(eng, stream)];
-    while (*pp) {
-        if ((*pp)->stream == stream) {
-            cm_conn *c = *pp;
-            *pp = c->next;
-            conn_free(c);
-            eng->nconns--;
-            return;
-        }
-        pp = &(*pp)->next;
-    }
-}
-
-static inline bool addr_eq(const cm_addr *a, const cm_addr *b)
-{
-    size_t n = a->family == 6 ? 16 : 4;
-    return a->family == b->family && memcmp(a->bytes, b->bytes, n) == 0;
-}
-
-static inline bool serial_le(uint32_t a, uint32_t b)
-{
-    return (uint32_t)(b - a) < 0x80000000u;
-}
-
-static inline void note_rtd(cm_flow *f, int64_t rtd)
-{
-    if (!f->minrtd_set || rtd < f->minrtd_ns) {
-        f->minrtd_ns = rtd;
-        f->minrtd_set = true;
-    }
-}
-
-/* Karn for TS entries: drop entries recorded by earlier packets whose data
- * overlaps the retransmitted range (their echo may answer either copy). */
-static void ts_karn(cm_pending *q, uint32_t seq, uint32_t end, uint32_t frame)
-{
-    for (uint32_t i = 0; i < q->count; i++) {
-        cm_entry *e = cm_pending_at(q, i);
-        if (!e->removed && e->frame != frame &&
-            cm_ranges_overlap(e->seq, e->end, seq, end))
-            e->removed = true;
-    }
-}
-
-static void seq_karn(cm_pending *q, uint32_t seq, uint32_t end)
-{
-    for (uint32_t i = 0; i < q->count; i++) {
-        cm_entry *e = cm_pending_at(q, i);
-        if (!e->removed && cm_ranges_overlap(e->seq, e->end, seq, end))
-            e->removed = true;
-    }
-}
-
-bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
-{
-    memset(res, 0, sizeof *res);
-    cm_conn *c = conn_get(eng, p);
+    cm_conn *c = conn_find(eng, stream);
     if (!c)
-        return false;
+        return;
+    cm_htab_remove(&eng->conns, &c->node);
+    conn_free(c);
+    eng->counters.streams_forgotten++;
+}
 
-    int dir = (addr_eq(&p->src, &c->a_addr) && p->sport == c->a_port) ? 0 : 1;
-    cm_flow *F = &c->flow[dir];
-    cm_flow *R = &c->flow[!dir];
+/* Records a pending entry; a failed allocation is counted (the SPEC's
+ * results for this flow may then miss a sample). */
+static cm_entry *record_entry(cm_engine *eng, cm_pending *q, uint32_t key)
+{
+    cm_entry *e = cm_pending_push(q, key);
+    if (!e)
+        eng->counters.alloc_failures++;
+    return e;
+}
 
-    if (!c->tmax_set || p->t_ns > c->tmax) {
-        c->tmax = p->t_ns;
+/* Pops forgotten and answered entries off a queue's head. */
+static void trim(cm_engine *eng, cm_pending *q, int64_t min_t)
+{
+    eng->counters.entries_expired += cm_pending_trim(q, min_t);
+}
+
+/* ---- the per-packet view ---------------------------------------------- */
+
+/* rtd_max_age: an entry is forgotten once tmax - t_entry > max age, i.e.
+ * when recorded before tmax - max age. */
+static int64_t forget_horizon(const cm_engine *eng, cm_conn *c, int64_t t)
+{
+    if (!c->tmax_set || t > c->tmax) {
+        c->tmax = t;
         c->tmax_set = true;
     }
-    /* Entries recorded before min_t are forgotten (tmax - t > max age). */
     int64_t min_t = c->tmax - eng->cfg.rtd_max_age_ns;
-    if (min_t > c->tmax) /* overflow */
-        min_t = INT64_MIN;
+    return min_t > c->tmax ? INT64_MIN : min_t; /* overflow */
+}
 
-    const uint16_t fl = p->flags;
-    const bool syn = fl & CM_TH_SYN, fin = fl & CM_TH_FIN, rst = fl & CM_TH_RST;
-    const bool ackf = fl & CM_TH_ACK;
-    const uint32_t L = p->payload + (syn ? 1u : 0u) + (fin ? 1u : 0u);
-    const uint32_t end = p->seq + L;
-    const bool pure_ack = ackf && L == 0 && !rst;
+static void view_packet(const cm_engine *eng, cm_conn *c, const cm_packet *p,
+                        packet_view *v)
+{
+    const cm_flow *F, *R;
+    v->p = p;
+    v->dir = (cm_addr_eq(&p->src, &c->a_addr) && p->sport == c->a_port) ? 0 : 1;
+    v->F = &c->flow[v->dir];
+    v->R = &c->flow[!v->dir];
+    F = v->F;
+    R = v->R;
+    v->min_t = forget_horizon(eng, c, p->t_ns);
 
-    res->payload = p->payload;
-    res->direction = (uint8_t)dir;
+    v->syn = p->flags & CM_TH_SYN;
+    v->rst = p->flags & CM_TH_RST;
+    v->ack = p->flags & CM_TH_ACK;
+    const bool fin = p->flags & CM_TH_FIN;
+    v->L = p->payload + (v->syn ? 1u : 0u) + (fin ? 1u : 0u);
+    v->end = p->seq + v->L;
+    v->pure_ack = v->ack && v->L == 0 && !v->rst;
 
-    /* ---- sequence position -------------------------------------------- */
-    bool keepalive = false, zw_probe = false;
-    if (F->seen) {
+    v->keepalive = F->seen && p->payload <= 1 && !v->syn && !fin && !v->rst &&
+                   p->seq == F->high_end - 1;
+    v->zw_probe = F->seen && p->payload == 1 && p->seq == F->high_end && R->seen &&
+                  R->prev_window == 0;
+    v->karn = v->L > 0 && !v->zw_probe && F->seen && !cm_serial_gt(v->end, F->high_end);
+}
+
+/* ---- SPEC: connmon.seqgap and the hole / behind expert infos ---------- */
+
+static void rule_position(const packet_view *v, cm_result *res)
+{
+    const cm_packet *p = v->p;
+    const cm_flow *F = v->F, *R = v->R;
+    if (!F->seen) {
+        res->flow_first = true;
+    } else {
         res->present |= CM_HAS_SEQGAP;
         res->seqgap = (int32_t)(p->seq - F->high_end);
-        keepalive = p->payload <= 1 && !(fl & (CM_TH_SYN | CM_TH_FIN | CM_TH_RST)) &&
-                    p->seq == F->high_end - 1;
-        zw_probe = p->payload == 1 && p->seq == F->high_end && R->seen &&
-                   R->prev_window == 0;
-        if (res->seqgap > 0 && !rst)
+        if (res->seqgap > 0 && !v->rst)
             res->expert |= CM_EXPERT_HOLE;
-    } else {
-        res->flow_first = true;
     }
-
-    bool behind = false;
-    if (!keepalive) {
-        if (F->seen && res->seqgap < 0 && L > 0 &&
-            !(p->payload > 1 && p->seq == F->high_end - 1))
-            behind = true;
-        if (p->payload > 0 && R->seen && R->prev_ack != 0 &&
-            serial_le(p->seq + p->payload, R->prev_ack))
-            behind = true;
-    }
+    if (v->keepalive)
+        return;
+    /* behind: starts below high_end (a one-byte-back segment of more than
+     * one byte is not, as Wireshark), or carries bytes R acknowledged. */
+    bool behind = F->seen && res->seqgap < 0 && v->L > 0 &&
+                  !(p->payload > 1 && p->seq == F->high_end - 1);
+    if (p->payload > 0 && R->seen && R->prev_ack != 0 &&
+        cm_serial_le(p->seq + p->payload, R->prev_ack))
+        behind = true;
     if (behind)
         res->expert |= CM_EXPERT_BEHIND;
+}
 
-    /* ---- duplicate ACK -------------------------------------------------- */
-    if (F->seen && ackf && L == 0 && !rst && p->window != 0 &&
-        p->window == F->prev_window && p->seq == F->high_end &&
-        p->ack == F->prev_ack && !(R->seen && R->prev_keepalive)) {
-        F->dupack_count++;
-        res->present |= CM_HAS_DUPACK;
-        res->expert |= CM_EXPERT_DUPACK;
-        res->dupack_ns = p->t_ns - F->ack_orig_t;
-        res->dupack_num = F->dupack_count;
-        res->dupack_frame = F->ack_orig_frame;
+/* ---- SPEC: Duplicate ACKs (Wireshark 4.4's definition) ---------------- */
+
+static void rule_dupack(const packet_view *v, cm_result *res)
+{
+    const cm_packet *p = v->p;
+    cm_flow *F = v->F;
+    const cm_flow *R = v->R;
+    if (!F->seen || !v->pure_ack || p->window == 0)
+        return;
+    /* A receiver holding out-of-order data often shrinks its window while
+     * it SACKs: such ACKs are duplicates too (RFC 6675). */
+    if (p->window != F->prev_window && !p->has_sack)
+        return;
+    if (p->seq != F->high_end || p->ack != F->prev_ack || (R->seen && R->prev_keepalive))
+        return;
+    F->dupack_count++;
+    res->present |= CM_HAS_DUPACK;
+    res->expert |= CM_EXPERT_DUPACK;
+    res->dupack_ns = p->t_ns - F->ack_orig_t;
+    res->dupack_num = F->dupack_count;
+    res->dupack_frame = F->ack_orig_frame;
+}
+
+/* ---- SPEC: TS round trips --------------------------------------------- */
+
+/* TS rule 1, match first: P's TSecr answers R's pending entry, once. */
+static void ts_rule_match(cm_engine *eng, const packet_view *v, cm_result *res)
+{
+    const cm_packet *p = v->p;
+    cm_flow *R = v->R;
+    if (!v->ack)
+        return;
+    cm_entry *e = cm_pending_find(&R->ts_q, p->tsecr, v->min_t);
+    if (!e)
+        return;
+    bool ok = p->t_ns >= e->t_ns;
+    /* clocked: a pure ACK's TSval counts only when P's sender had data in
+     * flight, so the echo did not wait for its application. */
+    if (ok && e->pureack && eng->cfg.ts_pure_acks == CM_TS_PURE_ACKS_CLOCKED)
+        ok = v->F->seen && R->ack_high_set && cm_serial_gt(v->F->high_end, R->ack_high);
+    if (ok) {
+        res->present |= CM_HAS_TSRTD;
+        res->tsrtd_ns = p->t_ns - e->t_ns;
+        res->tsrtd_frame = e->frame;
+        res->tsrtd_pureack = e->pureack;
     }
+    e->removed = true;
+    trim(eng, &R->ts_q, v->min_t);
+}
 
-    /* Karn case of the seq rules: a segment that brings no new data. */
-    const bool karn = L > 0 && !zw_probe && F->seen && !cm_serial_gt(end, F->high_end);
-
-    /* ---- TS round trips --------------------------------------------------- */
-    if (p->has_ts) {
-        /* 1. match first */
-        if (ackf) {
-            cm_entry *e = cm_pending_find(&R->ts_q, p->tsecr, min_t);
-            if (e) {
-                bool ok = p->t_ns >= e->t_ns;
-                if (ok && e->pureack && eng->cfg.ts_pure_acks == CM_TS_PURE_ACKS_CLOCKED)
-                    ok = F->seen && R->ack_high_set && cm_serial_gt(F->high_end, R->ack_high);
-                if (ok) {
-                    res->present |= CM_HAS_TSRTD | CM_HAS_MINRTD;
-                    res->tsrtd_ns = p->t_ns - e->t_ns;
-                    res->tsrtd_frame = e->frame;
-                    res->tsrtd_pureack = e->pureack;
-                }
-                e->removed = true;
-                cm_pending_trim(&R->ts_q, min_t);
-            }
-        }
-        /* 2. then record */
-        bool may_record = true, recorded = false;
-        if (!F->ts_seen) {
-            F->ts_seen = true;
-            if (!syn) {
-                F->ts_floor = p->tsval;
-                F->ts_floor_set = true;
-                may_record = false;
-            }
-        }
-        bool eligible = !(pure_ack && eng->cfg.ts_pure_acks == CM_TS_PURE_ACKS_NONE);
-        if (may_record && eligible &&
-            (!F->ts_floor_set || cm_serial_gt(p->tsval, F->ts_floor))) {
-            cm_pending_trim(&F->ts_q, min_t);
-            if (!cm_pending_find(&F->ts_q, p->tsval, min_t)) {
-                cm_entry *e = cm_pending_push(&F->ts_q, p->tsval);
-                if (e) {
-                    e->t_ns = p->t_ns;
-                    e->frame = p->frame;
-                    e->pureack = pure_ack;
-                    e->seq = p->seq;
-                    e->end = end;
-                    recorded = true;
-                }
-            }
+/* TS rule 2, then record: the first eligible packet carrying a TSval newer
+ * than the floor starts its round trip.  Returns true when P recorded. */
+static bool ts_rule_record(cm_engine *eng, const packet_view *v)
+{
+    const cm_packet *p = v->p;
+    cm_flow *F = v->F;
+    if (!F->ts_seen) {
+        F->ts_seen = true;
+        if (!v->syn) {
+            /* The capture may have started amid this TSval's packets. */
             F->ts_floor = p->tsval;
             F->ts_floor_set = true;
-        }
-        /* 3. data takes over an entry recorded by a pure ACK (an entry P
-         * just recorded is not one) */
-        if (!pure_ack && !recorded) {
-            cm_entry *e = cm_pending_find(&F->ts_q, p->tsval, min_t);
-            if (e && e->pureack) {
-                e->pureack = false;
-                e->seq = p->seq;
-                e->end = end;
-            }
+            return false;
         }
     }
-    /* 4. Karn for TS entries, with or without a TS option on P */
-    if (karn)
-        ts_karn(&F->ts_q, p->seq, end, p->frame);
+    if (v->pure_ack && eng->cfg.ts_pure_acks == CM_TS_PURE_ACKS_NONE)
+        return false; /* not eligible */
+    if (F->ts_floor_set && !cm_serial_gt(p->tsval, F->ts_floor))
+        return false;
+    bool recorded = false;
+    trim(eng, &F->ts_q, v->min_t);
+    if (!cm_pending_find(&F->ts_q, p->tsval, v->min_t)) {
+        cm_entry *e = record_entry(eng, &F->ts_q, p->tsval);
+        if (e) {
+            e->t_ns = p->t_ns;
+            e->frame = p->frame;
+            e->pureack = v->pure_ack;
+            e->seq = p->seq;
+            e->end = v->end;
+            recorded = true;
+        }
+    }
+    F->ts_floor = p->tsval;
+    F->ts_floor_set = true;
+    return recorded;
+}
 
-    /* ---- seq round trips -------------------------------------------------- */
-    const bool ack_advances = ackf && (!F->ack_high_set || cm_serial_gt(p->ack, F->ack_high));
-    if (ack_advances) {
-        cm_entry *e = cm_pending_find(&R->seq_q, p->ack, min_t);
-        if (e && p->t_ns >= e->t_ns) {
-            res->present |= CM_HAS_SEQRTD | CM_HAS_MINRTD;
-            res->seqrtd_ns = p->t_ns - e->t_ns;
-            res->seqrtd_frame = e->frame;
-        }
-        cm_pending_remove_upto(&R->seq_q, p->ack);
+/* TS rule 3, data takes over: an entry recorded by a pure ACK now stands
+ * for P's data (an entry P itself just recorded is not one). */
+static void ts_rule_data_takes_over(const packet_view *v, bool recorded)
+{
+    if (v->pure_ack || recorded)
+        return;
+    cm_entry *e = cm_pending_find(&v->F->ts_q, v->p->tsval, v->min_t);
+    if (e && e->pureack) {
+        e->pureack = false;
+        e->seq = v->p->seq;
+        e->end = v->end;
     }
-    if (L > 0 && !zw_probe) {
-        if (!F->seen || cm_serial_gt(end, F->high_end)) {
-            cm_pending_trim(&F->seq_q, min_t);
-            cm_entry *old = cm_pending_find(&F->seq_q, end, INT64_MIN);
-            if (old)
-                old->removed = true;
-            cm_entry *e = cm_pending_push(&F->seq_q, end);
-            if (e) {
-                e->t_ns = p->t_ns;
-                e->frame = p->frame;
-                e->seq = p->seq;
-                e->end = end;
-            }
-        } else {
-            seq_karn(&F->seq_q, p->seq, end);
-        }
-    }
+}
 
-    /* ---- per-flow bookkeeping, last ------------------------------------- */
-    if (res->present & CM_HAS_TSRTD)
-        note_rtd(F, res->tsrtd_ns);
-    if (res->present & CM_HAS_SEQRTD)
-        note_rtd(F, res->seqrtd_ns);
-    if (res->present & CM_HAS_MINRTD)
+/* TS rule 4, Karn: a retransmission drops the TS entries of earlier packets
+ * whose data it overlaps: their echo may answer either copy. */
+static void ts_rule_karn(const packet_view *v)
+{
+    cm_pending *q = &v->F->ts_q;
+    for (uint32_t i = 0; i < q->count; i++) {
+        cm_entry *e = cm_pending_at(q, i);
+        if (!e->removed && e->frame != v->p->frame &&
+            cm_ranges_overlap(e->seq, e->end, v->p->seq, v->end))
+            e->removed = true;
+    }
+}
+
+static void ts_rules(cm_engine *eng, const packet_view *v, cm_result *res)
+{
+    if (v->p->has_ts) {
+        ts_rule_match(eng, v, res);
+        bool recorded = ts_rule_record(eng, v);
+        ts_rule_data_takes_over(v, recorded);
+    }
+    if (v->karn) /* with or without a TS option on P */
+        ts_rule_karn(v);
+}
+
+/* ---- SPEC: Seq round trips -------------------------------------------- */
+
+static bool ack_advances(const packet_view *v)
+{
+    return v->ack && (!v->F->ack_high_set || cm_serial_gt(v->p->ack, v->F->ack_high));
+}
+
+/* Seq rule 1, match: an advancing ACK answers the segment ending exactly
+ * there, and acknowledges every entry up to it. */
+static void seq_rule_match(const packet_view *v, cm_result *res)
+{
+    const cm_packet *p = v->p;
+    if (!ack_advances(v))
+        return;
+    cm_entry *e = cm_pending_find(&v->R->seq_q, p->ack, v->min_t);
+    if (e && p->t_ns >= e->t_ns) {
+        res->present |= CM_HAS_SEQRTD;
+        res->seqrtd_ns = p->t_ns - e->t_ns;
+        res->seqrtd_frame = e->frame;
+    }
+    cm_pending_remove_upto(&v->R->seq_q, p->ack);
+}
+
+/* Seq rule 2, record: new data starts a round trip; a retransmission or
+ * reordered segment (the Karn case) cancels those it overlaps. */
+static void seq_rule_record(cm_engine *eng, const packet_view *v)
+{
+    const cm_packet *p = v->p;
+    cm_pending *q = &v->F->seq_q;
+    if (v->L == 0 || v->zw_probe)
+        return;
+    if (v->karn) {
+        for (uint32_t i = 0; i < q->count; i++) {
+            cm_entry *e = cm_pending_at(q, i);
+            if (!e->removed && cm_ranges_overlap(e->seq, e->end, p->seq, v->end))
+                e->removed = true;
+        }
+        return;
+    }
+    trim(eng, q, v->min_t);
+    cm_entry *old = cm_pending_find(q, v->end, INT64_MIN);
+    if (old)
+        old->removed = true;
+    cm_entry *e = record_entry(eng, q, v->end);
+    if (e) {
+        e->t_ns = p->t_ns;
+        e->frame = p->frame;
+        e->seq = p->seq;
+        e->end = v->end;
+    }
+}
+
+/* ---- SPEC: minrtd and End-to-end round trips (pathrtd) ---------------- */
+
+static void rule_minrtd(const packet_view *v, cm_result *res)
+{
+    cm_flow *F = v->F;
+    const int64_t samples[2] = {res->tsrtd_ns, res->seqrtd_ns};
+    const uint32_t bits[2] = {CM_HAS_TSRTD, CM_HAS_SEQRTD};
+    for (int i = 0; i < 2; i++) {
+        if (!(res->present & bits[i]))
+            continue;
+        if (!F->minrtd_set || samples[i] < F->minrtd_ns) {
+            F->minrtd_ns = samples[i];
+            F->minrtd_set = true;
+        }
+        res->present |= CM_HAS_MINRTD;
         res->minrtd_ns = F->minrtd_ns;
+    }
+}
 
-    if (ack_advances) {
+/* P's half plus R's latest half, when R's is at most rtd_max_age old (by
+ * P's own time); then P's half becomes F's latest. */
+static void rule_pathrtd(const cm_engine *eng, const packet_view *v, cm_result *res)
+{
+    int64_t half;
+    if (res->present & CM_HAS_TSRTD)
+        half = res->tsrtd_ns;
+    else if (res->present & CM_HAS_SEQRTD)
+        half = res->seqrtd_ns;
+    else
+        return;
+    const cm_flow *R = v->R;
+    const int64_t t = v->p->t_ns;
+    if (R->half_set && t >= R->half_t && t - R->half_t <= eng->cfg.rtd_max_age_ns) {
+        res->present |= CM_HAS_PATHRTD;
+        res->pathrtd_ns = half + R->half_ns;
+        res->pathrtd_frame = R->half_frame;
+    }
+    cm_flow *F = v->F;
+    F->half_ns = half;
+    F->half_t = t;
+    F->half_frame = v->p->frame;
+    F->half_set = true;
+}
+
+/* ---- per-flow state, updated last ------------------------------------- */
+
+static void update_flow(const packet_view *v, bool advanced, cm_result *res)
+{
+    const cm_packet *p = v->p;
+    cm_flow *F = v->F;
+    if (advanced) {
         F->ack_high = p->ack;
         F->ack_high_set = true;
     }
@@ -391,16 +492,38 @@ bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
         F->ack_orig_frame = p->frame;
         F->dupack_count = 0;
     }
-    if (!F->seen) {
-        F->high_end = end;
-    } else if (!zw_probe && cm_serial_gt(end, F->high_end)) {
-        F->high_end = end;
-    }
+    if (!F->seen || (!v->zw_probe && cm_serial_gt(v->end, F->high_end)))
+        F->high_end = v->end;
     F->prev_ack = p->ack;
     F->prev_window = p->window;
-    F->prev_keepalive = keepalive;
+    F->prev_keepalive = v->keepalive;
     F->seen = true;
     F->flowbytes += p->payload;
     res->flowbytes = F->flowbytes;
+}
+
+/* ---- one packet, in the SPEC's order ---------------------------------- */
+
+bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
+{
+    memset(res, 0, sizeof *res);
+    cm_conn *c = conn_get(eng, p);
+    if (!c)
+        return false;
+    packet_view v;
+    view_packet(eng, c, p, &v);
+    res->payload = p->payload;
+    res->direction = (uint8_t)v.dir;
+
+    /* Position, keepalive, probe and duplicate ACK use the state before P. */
+    rule_position(&v, res);
+    rule_dupack(&v, res);
+    ts_rules(eng, &v, res);
+    const bool advanced = ack_advances(&v);
+    seq_rule_match(&v, res);
+    seq_rule_record(eng, &v);
+    rule_minrtd(&v, res);
+    rule_pathrtd(eng, &v, res);
+    update_flow(&v, advanced, res);
     return true;
 }

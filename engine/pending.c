@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "pending.h"
 
+#include "connmon.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,16 +84,11 @@ cm_entry *cm_pending_find(cm_pending *q, uint32_t key, int64_t min_t)
     return NULL;
 }
 
-static inline bool serial_le(uint32_t a, uint32_t b)
-{
-    return (uint32_t)(b - a) < 0x80000000u; /* a == b or b after a */
-}
-
 void cm_pending_remove_upto(cm_pending *q, uint32_t key)
 {
     while (q->count > 0) {
         cm_entry *h = cm_pending_at(q, 0);
-        if (!h->removed && !serial_le(h->key, key))
+        if (!h->removed && !cm_serial_le(h->key, key))
             break;
         q->head = (q->head + 1) & (q->cap - 1);
         q->count--;
@@ -101,24 +98,27 @@ void cm_pending_remove_upto(cm_pending *q, uint32_t key)
         return;
     }
     /* Sorted and head after key: everything after key only if the tail is. */
-    if (!q->unsorted && !serial_le(cm_pending_at(q, q->count - 1)->key, key))
+    if (!q->unsorted && !cm_serial_le(cm_pending_at(q, q->count - 1)->key, key))
         return;
     for (uint32_t i = 0; i < q->count; i++) {
         cm_entry *e = cm_pending_at(q, i);
-        if (serial_le(e->key, key))
+        if (cm_serial_le(e->key, key))
             e->removed = true;
     }
 }
 
-void cm_pending_trim(cm_pending *q, int64_t min_t)
+uint32_t cm_pending_trim(cm_pending *q, int64_t min_t)
 {
+    uint32_t expired = 0;
     while (q->count > 0) {
         cm_entry *h = cm_pending_at(q, 0);
         if (!h->removed && h->t_ns >= min_t)
             break;
+        expired += !h->removed;
         q->head = (q->head + 1) & (q->cap - 1);
         q->count--;
     }
     if (q->count == 0)
         q->unsorted = false;
+    return expired;
 }

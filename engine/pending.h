@@ -50,8 +50,9 @@ cm_entry *cm_pending_find(cm_pending *q, uint32_t key, int64_t min_t);
 /* Removes every entry whose key is at or before `key` in serial order. */
 void cm_pending_remove_upto(cm_pending *q, uint32_t key);
 
-/* Pops removed and forgotten entries from the head. */
-void cm_pending_trim(cm_pending *q, int64_t min_t);
+/* Pops removed and forgotten entries from the head; returns how many of
+ * them were forgotten (never answered). */
+uint32_t cm_pending_trim(cm_pending *q, int64_t min_t);
 
 /* True when the non-empty ranges [s1,e1) and [s2,e2) overlap (serial). */
 static inline bool cm_ranges_overlap(uint32_t s1, uint32_t e1, uint32_t s2, uint32_t e2)

@@ -12,7 +12,8 @@
 #define MS(x) ((int64_t)(x) * 1000000)
 #define US(x) ((int64_t)(x) * 1000)
 
-enum { S = CM_TH_SYN, A = CM_TH_ACK, F = CM_TH_FIN, R = CM_TH_RST, P = CM_TH_PSH };
+/* Flag shorthands (FN is FIN: F and R are the SPEC's flow names). */
+enum { S = CM_TH_SYN, A = CM_TH_ACK, FN = CM_TH_FIN, R = CM_TH_RST, P = CM_TH_PSH };
 
 typedef struct pk {
     int side;
@@ -23,6 +24,7 @@ typedef struct pk {
     bool ts;
     uint32_t tsval, tsecr;
     uint16_t win;
+    bool sack;
     uint32_t stream;
 } pk;
 
@@ -60,6 +62,7 @@ static cm_result feed(pk k)
     p.window = k.win;
     p.payload = k.len;
     p.has_ts = k.ts;
+    p.has_sack = k.sack;
     p.tsval = k.tsval;
     p.tsecr = k.tsecr;
     cm_result r;
@@ -425,12 +428,12 @@ static void test_fin_sequence_space(void)
     start(CM_TS_PURE_ACKS_CLOCKED, -1);
     PKT(.side = 0, .t = MS(0), .seq = 1000, .ack = 2000, .fl = A);
     /* FIN with 10 bytes: L = 11 */
-    PKT(.side = 1, .t = MS(5), .seq = 2000, .ack = 1000, .fl = A | F, .len = 10);
+    PKT(.side = 1, .t = MS(5), .seq = 2000, .ack = 1000, .fl = A | FN, .len = 10);
     cm_result r = PKT(.side = 0, .t = MS(15), .seq = 1000, .ack = 2011, .fl = A);
     CHECK(has(&r, CM_HAS_SEQRTD));
     CHECK_EQ_I64(r.seqrtd_ns, MS(10));
     /* a bare FIN */
-    PKT(.side = 0, .t = MS(16), .seq = 1000, .ack = 2011, .fl = A | F);
+    PKT(.side = 0, .t = MS(16), .seq = 1000, .ack = 2011, .fl = A | FN);
     r = PKT(.side = 1, .t = MS(36), .seq = 2011, .ack = 1001, .fl = A);
     CHECK(has(&r, CM_HAS_SEQRTD));
     CHECK_EQ_I64(r.seqrtd_ns, MS(20));
@@ -673,6 +676,117 @@ static void test_many_pending_entries(void)
     CHECK_EQ_I64(samples, 2500);
 }
 
+static void test_dupack_sack_window_change(void)
+{
+    /* SPEC v4 (Wireshark 4.4): a SACK-bearing ACK is a duplicate even when
+     * its window changed; without SACK a window change is an update. */
+    start(CM_TS_PURE_ACKS_CLOCKED, -1);
+    cm_result r;
+    PKT(.side = 1, .t = MS(0), .seq = 5000, .ack = 1000, .fl = A, .len = 100);    /* 1 */
+    PKT(.side = 0, .t = MS(10), .seq = 1000, .ack = 5100, .fl = A);               /* 2: orig */
+    r = PKT(.side = 0, .t = MS(11), .seq = 1000, .ack = 5100, .fl = A, .win = 900, .sack = true);
+    CHECK(has(&r, CM_HAS_DUPACK) && (r.expert & CM_EXPERT_DUPACK));
+    CHECK_EQ_I64(r.dupack_num, 1);
+    CHECK_EQ_I64(r.dupack_frame, 2);
+    CHECK_EQ_I64(r.dupack_ns, MS(1));
+    r = PKT(.side = 0, .t = MS(12), .seq = 1000, .ack = 5100, .fl = A, .win = 800, .sack = true);
+    CHECK_EQ_I64(r.dupack_num, 2);
+    /* window changed without SACK: a window update, not a duplicate */
+    r = PKT(.side = 0, .t = MS(13), .seq = 1000, .ack = 5100, .fl = A, .win = 700);
+    CHECK(!has(&r, CM_HAS_DUPACK));
+    /* SACK does not excuse a zero window, a moved ACK or data */
+    r = PKT(.side = 0, .t = MS(14), .seq = 1000, .ack = 5100, .fl = A, .win = 0, .sack = true);
+    CHECK(!has(&r, CM_HAS_DUPACK));
+    r = PKT(.side = 0, .t = MS(15), .seq = 1000, .ack = 5100, .fl = A, .win = 0, .sack = true);
+    CHECK(!has(&r, CM_HAS_DUPACK));
+    r = PKT(.side = 0, .t = MS(16), .seq = 1000, .ack = 5100, .fl = A, .len = 5, .sack = true);
+    CHECK(!has(&r, CM_HAS_DUPACK));
+    r = PKT(.side = 0, .t = MS(17), .seq = 1005, .ack = 5100, .fl = A, .win = 600, .sack = true);
+    CHECK(has(&r, CM_HAS_DUPACK));
+    CHECK_EQ_I64(r.dupack_num, 3);
+    CHECK_EQ_I64(r.dupack_frame, 2);
+}
+
+static void test_pathrtd(void)
+{
+    /* Mid-path: the client side's half is 5 ms, the server side's 20 ms. */
+    start(CM_TS_PURE_ACKS_CLOCKED, MS(1000));
+    cm_result r;
+    r = PKT(.side = 0, .t = MS(0), .seq = 100, .fl = S, .ts = true, .tsval = 1);            /* 1 */
+    CHECK(!has(&r, CM_HAS_PATHRTD));
+    r = PKT(.side = 1, .t = MS(20), .seq = 900, .ack = 101, .fl = S | A, .ts = true,
+            .tsval = 50, .tsecr = 1);                                                  /* 2 */
+    CHECK(has(&r, CM_HAS_TSRTD) && !has(&r, CM_HAS_PATHRTD)); /* no reverse half yet */
+    CHECK_EQ_I64(r.tsrtd_ns, MS(20));
+    r = PKT(.side = 0, .t = MS(25), .seq = 101, .ack = 901, .fl = A, .ts = true, .tsval = 2,
+            .tsecr = 50);                                                              /* 3 */
+    CHECK(has(&r, CM_HAS_TSRTD) && has(&r, CM_HAS_PATHRTD));
+    CHECK_EQ_I64(r.tsrtd_ns, MS(5));
+    CHECK_EQ_I64(r.pathrtd_ns, MS(25));
+    CHECK_EQ_I64(r.pathrtd_frame, 2);
+    CHECK_EQ_I64(r.minrtd_ns, MS(5)); /* pathrtd never enters minrtd */
+    /* a packet without a half gets none and changes nothing */
+    r = PKT(.side = 0, .t = MS(26), .seq = 101, .ack = 901, .fl = A, .ts = true, .tsval = 2,
+            .tsecr = 50);                                                              /* 4 */
+    CHECK(!has(&r, CM_HAS_PATHRTD));
+    /* data from the client, acked by the server 30 ms later (seq half only:
+     * the server's ACK carries no TS option) */
+    PKT(.side = 0, .t = MS(30), .seq = 101, .ack = 901, .fl = A, .len = 100);          /* 5 */
+    r = PKT(.side = 1, .t = MS(60), .seq = 901, .ack = 201, .fl = A);                   /* 6 */
+    CHECK(has(&r, CM_HAS_SEQRTD) && !has(&r, CM_HAS_TSRTD));
+    CHECK_EQ_I64(r.pathrtd_ns, MS(30) + MS(5)); /* paired with frame 3's half */
+    CHECK_EQ_I64(r.pathrtd_frame, 3);
+    /* R's half is not used up: another server half pairs with frame 3 too */
+    PKT(.side = 0, .t = MS(61), .seq = 201, .ack = 901, .fl = A, .len = 100);          /* 7 */
+    r = PKT(.side = 1, .t = MS(71), .seq = 901, .ack = 301, .fl = A);                   /* 8 */
+    CHECK_EQ_I64(r.pathrtd_ns, MS(10) + MS(5));
+    CHECK_EQ_I64(r.pathrtd_frame, 3);
+    /* a reverse half older than rtd_max_age (by P's own time) is not used:
+     * the boundary is inclusive */
+    start(CM_TS_PURE_ACKS_CLOCKED, MS(100));
+    PKT(.side = 1, .t = MS(0), .seq = 5000, .ack = 1000, .fl = A, .len = 100);         /* 1 */
+    PKT(.side = 0, .t = MS(10), .seq = 1000, .ack = 5100, .fl = A, .len = 10);         /* 2: half 10 */
+    PKT(.side = 1, .t = MS(15), .seq = 5100, .ack = 1010, .fl = A, .len = 100);        /* 3: half 5 */
+    PKT(.side = 0, .t = MS(105), .seq = 1010, .ack = 5200, .fl = A, .len = 10);        /* 4: half 90 */
+    r = PKT(.side = 1, .t = MS(115), .seq = 5200, .ack = 1020, .fl = A);                /* 5: half 10 */
+    CHECK(has(&r, CM_HAS_SEQRTD));
+    CHECK_EQ_I64(r.pathrtd_ns, MS(10) + MS(90));
+    CHECK_EQ_I64(r.pathrtd_frame, 4);
+    PKT(.side = 0, .t = MS(120), .seq = 1020, .ack = 5200, .fl = A, .len = 10);        /* 6 */
+    r = PKT(.side = 1, .t = MS(216), .seq = 5200, .ack = 1030, .fl = A);                /* 7: 96 ms */
+    CHECK(has(&r, CM_HAS_SEQRTD));
+    CHECK(!has(&r, CM_HAS_PATHRTD)); /* frame 4's half is 111 ms old */
+    PKT(.side = 0, .t = MS(316), .seq = 1030, .ack = 5200, .fl = A, .len = 1);         /* 8 */
+    PKT(.side = 1, .t = MS(317), .seq = 5200, .ack = 1031, .fl = A);                    /* 9: half 1 */
+    PKT(.side = 0, .t = MS(318), .seq = 1031, .ack = 5200, .fl = A, .len = 1);         /* 10 */
+    r = PKT(.side = 1, .t = MS(417), .seq = 5200, .ack = 1032, .fl = A);                /* 11: 99 ms */
+    CHECK(has(&r, CM_HAS_SEQRTD) && !has(&r, CM_HAS_PATHRTD)); /* frame 4's: 312 ms old */
+    /* exactly rtd_max_age old: still paired */
+    PKT(.side = 1, .t = MS(418), .seq = 5200, .ack = 1032, .fl = A, .len = 10);        /* 12 */
+    r = PKT(.side = 0, .t = MS(517), .seq = 1032, .ack = 5210, .fl = A);                /* 13: 99 ms */
+    CHECK(has(&r, CM_HAS_SEQRTD));
+    CHECK_EQ_I64(r.pathrtd_ns, MS(99) + MS(99));
+    CHECK_EQ_I64(r.pathrtd_frame, 11);
+}
+
+static void test_counters(void)
+{
+    start(CM_TS_PURE_ACKS_CLOCKED, MS(100));
+    cm_engine_counters k;
+    PKT(.side = 0, .t = MS(0), .seq = 1000, .ack = 5000, .fl = A, .len = 10);   /* entry end 1010 */
+    PKT(.side = 0, .t = MS(1), .seq = 1010, .ack = 5000, .fl = A, .len = 10);   /* entry end 1020 */
+    /* 200 ms later both are forgotten; the next record pops them */
+    PKT(.side = 0, .t = MS(200), .seq = 1020, .ack = 5000, .fl = A, .len = 10);
+    cm_engine_get_counters(eng, &k);
+    CHECK_EQ_I64(k.entries_expired, 2);
+    CHECK_EQ_I64(k.alloc_failures, 0);
+    CHECK_EQ_I64(k.streams_forgotten, 0);
+    cm_engine_forget_stream(eng, 1);
+    cm_engine_forget_stream(eng, 1); /* not held: not counted again */
+    cm_engine_get_counters(eng, &k);
+    CHECK_EQ_I64(k.streams_forgotten, 1);
+}
+
 int main(void)
 {
     RUN(test_handshake_syn_recorded);
@@ -693,6 +807,9 @@ int main(void)
     RUN(test_behind_already_acked_and_keepalive);
     RUN(test_dupacks);
     RUN(test_dupack_ack_flag_off_moves_orig);
+    RUN(test_dupack_sack_window_change);
+    RUN(test_pathrtd);
+    RUN(test_counters);
     RUN(test_zero_window_probe);
     RUN(test_minrtd_and_streams);
     RUN(test_many_pending_entries);
