@@ -1,5 +1,5 @@
-/* Unit tests of the shared helpers: TCP header decoding, the rtd_max_age
- * parser, flow labels and the pure-ACK mode names. */
+/* Unit tests of TCP header decoding (engine/tcp_decode.c) and flow labels
+ * (engine/flow_label.c). */
 #include <string.h>
 
 #include "check.h"
@@ -112,58 +112,81 @@ static void test_options_cut_and_malformed(void)
     }
 }
 
-static void test_parse_seconds(void)
+/* SACK blocks (RFC 2018): kind 5, 8 bytes per block.  Like Wireshark, a
+ * block counts once its left edge is captured, whatever follows. */
+static void test_sack_flag(void)
 {
-    int64_t ns = -1;
-    CHECK(cm_parse_seconds("10", &ns) == NULL);
-    CHECK_EQ_I64(ns, INT64_C(10000000000));
-    CHECK(cm_parse_seconds("0.5", &ns) == NULL);
-    CHECK_EQ_I64(ns, 500000000);
-    CHECK(cm_parse_seconds(".25", &ns) == NULL);
-    CHECK_EQ_I64(ns, 250000000);
-    CHECK(cm_parse_seconds("1e-3", &ns) == NULL);
-    CHECK_EQ_I64(ns, 1000000);
-    CHECK(cm_parse_seconds("2.5E1", &ns) == NULL);
-    CHECK_EQ_I64(ns, INT64_C(25000000000));
-    CHECK(cm_parse_seconds(" 0.000000001 ", &ns) == NULL);
-    CHECK_EQ_I64(ns, 1);
-    CHECK(cm_parse_seconds("0", &ns) == NULL);
-    CHECK_EQ_I64(ns, 0);
-    CHECK(cm_parse_seconds("+3", &ns) == NULL);
-    CHECK_EQ_I64(ns, INT64_C(3000000000));
-    /* rounding to nearest, ties to even */
-    CHECK(cm_parse_seconds("0.0000000005", &ns) == NULL);
-    CHECK_EQ_I64(ns, 0);
-    CHECK(cm_parse_seconds("0.0000000015", &ns) == NULL);
-    CHECK_EQ_I64(ns, 2);
-    CHECK(cm_parse_seconds("0.0000000025", &ns) == NULL);
-    CHECK_EQ_I64(ns, 2);
-    CHECK(cm_parse_seconds("0.00000000250001", &ns) == NULL);
-    CHECK_EQ_I64(ns, 3);
-    CHECK(cm_parse_seconds("0.0000000014999", &ns) == NULL);
-    CHECK_EQ_I64(ns, 1);
-    CHECK(cm_parse_seconds("1.0000000005", &ns) == NULL);
-    CHECK_EQ_I64(ns, 1000000000);
-    CHECK(cm_parse_seconds("1.0000000015", &ns) == NULL);
-    CHECK_EQ_I64(ns, 1000000002);
-    CHECK(cm_parse_seconds("0.1", &ns) == NULL);
-    CHECK_EQ_I64(ns, 100000000);
-    CHECK(cm_parse_seconds("1e-12", &ns) == NULL);
-    CHECK_EQ_I64(ns, 0);
-    CHECK(cm_parse_seconds("9000000000", &ns) == NULL);
-    CHECK_EQ_I64(ns, INT64_C(9000000000000000000));
-    /* rejected, value untouched */
-    ns = 42;
-    const char *bad[] = {"-1", "-0.5", "abc", "", " ", "1.5.3", "1e", "inf", "nan", "0x10",
-                         "10s", "1,5", "99999999999", "1e400", NULL};
-    for (int i = 0; bad[i]; i++) {
-        CHECK(cm_parse_seconds(bad[i], &ns) != NULL);
-        CHECK_EQ_I64(ns, 42);
+    uint8_t b[80];
+    cm_tcp_header h;
+    const uint8_t sack[] = {1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+    size_t n = tcp_bytes(b, 8, sack, sizeof sack); /* option at 22 */
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && h.has_sack && !h.has_ts);
+    /* the left edge is bytes 24..27: captured up to 28 is enough */
+    CHECK(cm_tcp_decode(b, 28, n, &h) == CM_TCP_OK && h.has_sack);
+    for (size_t cut = 16; cut < 28; cut++) {
+        CHECK(cm_tcp_decode(b, cut, n, &h) == CM_TCP_OK);
+        CHECK(!h.has_sack);
     }
-    CHECK(cm_parse_seconds(NULL, &ns) != NULL);
+
+    /* lengths 2..5 hold no left edge; 6 holds one (a malformed block that
+     * Wireshark still reads the edge of) */
+    for (uint8_t olen = 2; olen <= 6; olen++) {
+        const uint8_t opt[] = {5, olen, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1};
+        n = tcp_bytes(b, 8, opt, sizeof opt);
+        CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK);
+        CHECK(h.has_sack == (olen >= 6));
+    }
+
+    /* SACK and TS together, three blocks (40 bytes of options) */
+    uint8_t both[40] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 1, 5, 26};
+    n = tcp_bytes(b, 15, both, sizeof both);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && h.has_sack && h.has_ts);
+    CHECK_EQ_I64(h.tsval, 7);
+
+    /* not a SACK: SACK-permitted (kind 4), a block running past the header,
+     * a block after EOL, a walk stopped by a bad length before it */
+    const uint8_t permitted[] = {4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    n = tcp_bytes(b, 8, permitted, sizeof permitted);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && !h.has_sack);
+    const uint8_t past[] = {1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+    tcp_bytes(b, 7, past, sizeof past); /* header says 28 bytes, option ends at 32 */
+    CHECK(cm_tcp_decode(b, 32, 40, &h) == CM_TCP_OK && !h.has_sack);
+    const uint8_t after_eol[] = {0, 0, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+    n = tcp_bytes(b, 8, after_eol, sizeof after_eol);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && !h.has_sack);
+    const uint8_t bad_before[] = {3, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+    n = tcp_bytes(b, 8, bad_before, sizeof bad_before);
+    CHECK(cm_tcp_decode(b, n, n, &h) == CM_TCP_OK && !h.has_sack);
 }
 
-static void test_flow_label_and_modes(void)
+static void test_packet_set_tcp(void)
+{
+    uint8_t b[80];
+    cm_tcp_header h;
+    uint8_t opts[20] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 1, 5, 6, 0, 0, 0, 3};
+    size_t n = tcp_bytes(b, 10, opts, sizeof opts);
+    CHECK(cm_tcp_decode(b, n, n + 5, &h) == CM_TCP_OK);
+    cm_packet p;
+    memset(&p, 0, sizeof p);
+    p.frame = 17;
+    p.src.family = 4;
+    cm_packet_set_tcp(&p, &h);
+    CHECK_EQ_I64(p.sport, 40000);
+    CHECK_EQ_I64(p.dport, 80);
+    CHECK_EQ_I64(p.seq, 0x11223344u);
+    CHECK_EQ_I64(p.ack, 0xaabbccddu);
+    CHECK_EQ_I64(p.flags, 0x118);
+    CHECK_EQ_I64(p.window, 501);
+    CHECK_EQ_I64(p.payload, 5);
+    CHECK(p.has_ts && p.has_sack);
+    CHECK_EQ_I64(p.tsval, 7);
+    CHECK_EQ_I64(p.tsecr, 9);
+    /* the front end's facts stay */
+    CHECK_EQ_I64(p.frame, 17);
+    CHECK_EQ_I64(p.src.family, 4);
+}
+
+static void test_flow_label(void)
 {
     cm_packet p;
     memset(&p, 0, sizeof p);
@@ -181,12 +204,6 @@ static void test_flow_label_and_modes(void)
     cm_format_flow(buf, sizeof buf, &p);
     CHECK(strcmp(buf, "[2001:db8::1]:443+[2001:db8::2]:50000") == 0);
 
-    cm_ts_pure_acks m;
-    CHECK(cm_parse_ts_pure_acks("clocked", &m) && m == CM_TS_PURE_ACKS_CLOCKED);
-    CHECK(cm_parse_ts_pure_acks("ALL", &m) && m == CM_TS_PURE_ACKS_ALL);
-    CHECK(cm_parse_ts_pure_acks("none", &m) && m == CM_TS_PURE_ACKS_NONE);
-    CHECK(!cm_parse_ts_pure_acks("some", &m));
-    CHECK(strcmp(cm_ts_pure_acks_name(CM_TS_PURE_ACKS_ALL), "all") == 0);
 }
 
 int main(void)
@@ -194,7 +211,8 @@ int main(void)
     RUN(test_plain_header);
     RUN(test_bad_headers);
     RUN(test_options_cut_and_malformed);
-    RUN(test_parse_seconds);
-    RUN(test_flow_label_and_modes);
-    return check_summary("test_decode");
+    RUN(test_sack_flag);
+    RUN(test_packet_set_tcp);
+    RUN(test_flow_label);
+    return check_summary("test_tcp_decode");
 }
