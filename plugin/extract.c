@@ -6,6 +6,7 @@
 #include <epan/dissectors/packet-tcp.h>
 
 #include "extract.h"
+#include "ws_compat.h"
 
 #define IP_PROTO_TCP 6
 
@@ -85,8 +86,7 @@ static conversation_t *tcp_conversation(packet_info *pinfo, const cm_packet *p,
     gboolean pure_syn = (p->flags & (CM_TH_SYN | CM_TH_ACK)) == CM_TH_SYN;
     if (slot && !pure_syn && slot_matches(slot, p) && slot->conv->last_frame == pinfo->num)
         return slot->conv;
-    conversation_t *conv = find_conversation(pinfo->num, src, dst, CONVERSATION_TCP,
-                                             p->sport, p->dport, 0);
+    conversation_t *conv = connmon_find_tcp_conversation(pinfo, src, dst, p->sport, p->dport);
     if (slot && conv) {
         slot->src = p->src;
         slot->dst = p->dst;

@@ -9,12 +9,16 @@
 #include <ws_version.h>
 
 #include "packet-connmon.h"
+#include "ws_compat.h"
 
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = CONNMON_VERSION;
 WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
 WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
 
 WS_DLL_PUBLIC void plugin_register(void);
+
+/* plugin_describe() on Wireshark 4.4 and later: a dissector plugin. */
+CONNMON_DEFINE_PLUGIN_DESCRIBE()
 
 void plugin_register(void)
 {
