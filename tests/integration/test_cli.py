@@ -16,15 +16,12 @@ import pytest
 
 from conftest import PCAPS, ROOT, build_dir
 
-sys.path.insert(0, str(ROOT / "tools" / "craft"))
-import pcaplib  # noqa: E402
+sys.path.insert(0, str(ROOT / "tools"))
+from lib import fields  # noqa: E402
+from lib import pcap as pcaplib  # noqa: E402
 
 ALL_PCAPS = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.rglob("*.pcap*"))
-FIELDS = ["connmon.tsrtd", "connmon.tsrtd.frame", "connmon.tsrtd.pureack", "connmon.seqrtd",
-          "connmon.seqrtd.frame", "connmon.minrtd", "connmon.seqgap", "connmon.dupack",
-          "connmon.dupack.num", "connmon.dupack.frame", "connmon.payload",
-          "connmon.flowbytes", "connmon.flow", "connmon.expert.hole",
-          "connmon.expert.behind", "connmon.expert.dupack"]
+FIELDS = fields.ALL   # every field and expert info: the CLI's JSON has them all
 
 
 def cli_path():

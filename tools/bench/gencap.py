@@ -28,15 +28,12 @@ import random
 import struct
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "craft"))
-from craftlib import csum as _csum  # noqa: E402  (the project's one checksum)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lib import frames, pcap  # noqa: E402
+from lib.frames import ACK, FIN, PSH, SYN  # noqa: E402
 
 SNAPLEN = 128
-LINKTYPE_ETHERNET = 1
 START = 1_700_000_000.0          # capture start, epoch seconds
-
-# TCP flags
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 
 class Host:
@@ -51,28 +48,23 @@ class Host:
 
 def frame(src: Host, dst: Host, sport, dport, seq, ack, flags, win,
           payload_len, tsval, tsecr, syn_opts=False):
-    """Returns (captured bytes, original length)."""
-    if syn_opts:   # MSS, SACK permitted, TS, NOP, window scale 7
-        mss = 1428 if src.v6 else 1448
-        opts = (struct.pack("!BBH", 2, 4, mss) + b"\x04\x02"
-                + struct.pack("!BBII", 8, 10, tsval, tsecr) + b"\x01\x03\x03\x07")
-    else:          # NOP, NOP, TS
-        opts = b"\x01\x01" + struct.pack("!BBII", 8, 10, tsval, tsecr)
-    doff = (20 + len(opts)) // 4
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                      doff << 4, flags, win, 0, 0) + opts
+    """Returns (captured bytes, original length).  The payload is zeros and
+    only its captured part is made; the TCP checksum is left 0."""
+    if syn_opts:
+        opts = frames.syn_opts(tsval, tsecr, mss=1428 if src.v6 else 1448)
+    else:
+        opts = frames.ts_opts(tsval, tsecr)
+    tcp = frames.tcp(src.ip, dst.ip, sport, dport, seq, ack, flags, win, opts,
+                     checksum=False)
     tcp_total = len(tcp) + payload_len
     if src.v6:
-        ip = struct.pack("!IHBB", 6 << 28, tcp_total, 6, 64) + src.ip + dst.ip
-        ethertype = 0x86DD
+        ip = frames.ipv6(src.ip, dst.ip, 6, tcp, payload_len=tcp_total)
+        ethertype = frames.ETH_IPV6
     else:
         src.ip_id = (src.ip_id + 1) & 0xFFFF
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + tcp_total, src.ip_id, 0x4000,
-                          64, 6, 0, src.ip, dst.ip)
-        ip = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:]
-        ethertype = 0x0800
-    eth = dst.mac + src.mac + struct.pack("!H", ethertype)
-    data = eth + ip + tcp
+        ip = frames.ipv4(src.ip, dst.ip, 6, tcp, ident=src.ip_id, tot_len=20 + tcp_total)
+        ethertype = frames.ETH_IPV4
+    data = frames.ether(ip, ethertype, src.mac, dst.mac)
     orig = len(data) + payload_len
     data += bytes(min(payload_len, max(0, SNAPLEN - len(data))))
     return data[:SNAPLEN], orig
@@ -273,7 +265,6 @@ def generate(path, packets=150_000, flows=24, seed=1):
     rng = random.Random(seed)
     per_slot = packets // flows + 1
     streams = []
-    total = 0
     for slot in range(flows):
         v6 = slot % 4 == 3
         srng = random.Random(rng.randrange(1 << 30))
@@ -306,14 +297,10 @@ def generate(path, packets=150_000, flows=24, seed=1):
             sport += 1
         out.sort(key=lambda p: p[0])
         streams.append(out)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
-        for t, data, orig in heapq.merge(*streams, key=lambda p: p[0]):
-            usec = int(round(t * 1e6))
-            f.write(struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(data), orig))
-            f.write(data)
-            total += 1
-    return total
+    merged = heapq.merge(*streams, key=lambda p: p[0])
+    return pcap.write_records(path, pcap.DLT_EN10MB,
+                              ((int(round(t * 1e6)) * 1000, data, orig) for t, data, orig in merged),
+                              snaplen=SNAPLEN, nanos=False)
 
 
 def main():

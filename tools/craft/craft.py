@@ -13,8 +13,8 @@ Captures (one theme each; the block comment above each function says what
 every packet is for): handshake_basic, pure_ack_modes, ts_rules, ts_more,
 seq_rules, probes, max_age, max_age_streams, wraparound, port_reuse,
 syn_retransmit, dupacks, icmp_error, encaps (+ vlan, sll, ipv6, ipip, sit),
-malformed, tcp_cut, time_backwards.  The packet layer is craftlib.py;
-pcaplib.py (reading / re-framing whole captures) is used by test_cli.py.
+malformed, tcp_cut, time_backwards.  Frames are built by tools/lib/frames.py,
+conversations by craftlib.py, files written by tools/lib/pcap.py.
 
 Conventions: A is the client (10.0.0.1, ISN 1000, TSvals from 100), B the
 server (10.0.0.2:80, ISN 5000, TSvals from 500) unless a scenario says
@@ -27,10 +27,12 @@ import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(HERE, "..")]   # craftlib, lib
 
-from craftlib import (DLT_LINUX_SLL, MAC_A, MAC_B, MAC_R, Capture, Conn, ether,  # noqa: E402
-                      icmp4_error, icmp6_error, ipv4, ms, opt_nop, opt_ts)
+from craftlib import MAC_R, Capture, Conn, ms  # noqa: E402
+from lib.frames import (MAC_A, MAC_B, ether, icmp4_error, icmp6_error, ipv4,  # noqa: E402
+                        opt_nop, opt_ts)
+from lib.pcap import DLT_LINUX_SLL  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "..", "pcaps", "crafted")
 

@@ -1,38 +1,33 @@
-"""Tiny packet-building layer for the crafted connmon test captures.
+"""The conversation layer of the crafted connmon test captures.
 
-Python 3 standard library only, deterministic.  Writes classic pcap files
-with the nanosecond magic (0xa1b23c4d) so capture times are exact.
+Python 3 standard library only, deterministic.  Frames are built by
+tools/lib/frames.py and written by tools/lib/pcap.py (classic pcap with the
+nanosecond magic, so capture times are exact); this file adds what is
+particular to the crafted captures:
 
-Layers:
-  framing : ether(), vlan (ether(..., vlan=VID)), sll() (DLT_LINUX_SLL, 113)
-  network : ipv4(), ipv6()
-  tcp     : tcp() with options (opt_mss, opt_sackperm, opt_wscale, opt_nop,
-            opt_ts), payload, overridable data offset
-  icmp    : icmp4_error(), icmp6_error() quoting an IP packet
+  Capture : the records of one capture, times relative to EPOCH
   Conn    : a two-party TCP conversation helper; a() sends from the
-            client ("A") side, b() from the server ("B") side.
+            client ("A") side, b() from the server ("B") side
+  ms(), payload_bytes()
 """
 import ipaddress
-import struct
+import os
+import sys
 from decimal import Decimal
 
-DLT_EN10MB = 1
-DLT_LINUX_SLL = 113
+_TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+if _TOOLS not in sys.path:
+    sys.path.insert(0, _TOOLS)
+
+from lib import pcap  # noqa: E402
+from lib.frames import (MAC_A, MAC_B, SYN, ether, flags_of, ipv4, ipv6, sll,  # noqa: E402
+                        syn_opts, tcp, ts_opts)
+from lib.pcap import DLT_EN10MB  # noqa: E402
 
 EPOCH = 1_700_000_000  # capture times are EPOCH + t
 NS = 1_000_000_000
 
-FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
-_FLAG_LETTERS = {"F": FIN, "S": SYN, "R": RST, "P": PSH, "A": ACK, "U": URG,
-                 "E": ECE, "C": CWR}
-
-
-def flags_of(s):
-    """'SA' -> SYN|ACK, 'PA' -> PSH|ACK, '' -> 0."""
-    v = 0
-    for ch in s:
-        v |= _FLAG_LETTERS[ch]
-    return v
+MAC_R = "02:00:00:00:00:fe"  # a router
 
 
 def ms(x):
@@ -40,158 +35,9 @@ def ms(x):
     return int(Decimal(str(x)) * 1_000_000)
 
 
-# --------------------------------------------------------------------------
-# checksums
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
-def _addr(a):
-    return ipaddress.ip_address(a).packed
-
-
-def pseudo4(src, dst, proto, length):
-    return _addr(src) + _addr(dst) + struct.pack("!BBH", 0, proto, length)
-
-
-def pseudo6(src, dst, nh, length):
-    return _addr(src) + _addr(dst) + struct.pack("!I3xB", length, nh)
-
-
-# --------------------------------------------------------------------------
-# TCP
-
-
-def opt_nop():
-    return b"\x01"
-
-
-def opt_mss(v=1460):
-    return struct.pack("!BBH", 2, 4, v)
-
-
-def opt_wscale(v=7):
-    return struct.pack("!BBB", 3, 3, v)
-
-
-def opt_sackperm():
-    return b"\x04\x02"
-
-
-def opt_ts(val, ecr):
-    return struct.pack("!BBII", 8, 10, val & 0xFFFFFFFF, ecr & 0xFFFFFFFF)
-
-
-def ts_opts(val, ecr):
-    """The usual 12-byte block: NOP NOP TS."""
-    return opt_nop() + opt_nop() + opt_ts(val, ecr)
-
-
-def syn_opts(val, ecr):
-    """Linux-like SYN options (20 bytes): MSS SACK_PERM TS NOP WS."""
-    o = opt_mss() + opt_sackperm()
-    if val is not None:
-        o += opt_ts(val, ecr)
-    else:
-        o += opt_nop() * 10
-    return o + opt_nop() + opt_wscale()
-
-
 def payload_bytes(n):
     pat = b"connmon-crafted-"
     return (pat * (n // len(pat) + 1))[:n]
-
-
-def tcp(src, dst, sport, dport, seq, ack, flags, win, opts=b"", payload=b"",
-        doff=None, v6=False):
-    """A TCP segment (header + payload) with a correct checksum.
-
-    doff overrides the data offset field (in 32-bit words) without changing
-    the bytes that follow (for bogus headers)."""
-    if len(opts) % 4:
-        opts += b"\0" * (4 - len(opts) % 4)  # EOL padding
-    hlen = 20 + len(opts)
-    off = doff if doff is not None else hlen // 4
-    if isinstance(flags, str):
-        flags = flags_of(flags)
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                      (off & 0xF) << 4, flags, win, 0, 0) + opts
-    seg = hdr + payload
-    ph = pseudo6(src, dst, 6, len(seg)) if v6 else pseudo4(src, dst, 6, len(seg))
-    c = csum(ph + seg)
-    return seg[:16] + struct.pack("!H", c) + seg[18:]
-
-
-# --------------------------------------------------------------------------
-# IP
-
-
-def ipv4(src, dst, proto, payload, ident=0, ttl=64, tot_len=None):
-    """IPv4 header (20 bytes, DF) + payload.  tot_len overrides the total
-    length field (the payload bytes are still all appended)."""
-    tl = tot_len if tot_len is not None else 20 + len(payload)
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tl, ident, 0x4000, ttl, proto, 0,
-                      _addr(src), _addr(dst))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
-    return hdr + payload
-
-
-def ipv6(src, dst, nh, payload, hlim=64):
-    return struct.pack("!IHBB16s16s", 0x60000000, len(payload), nh, hlim,
-                       _addr(src), _addr(dst)) + payload
-
-
-# --------------------------------------------------------------------------
-# ICMP errors
-
-
-def icmp4_error(src, dst, icmp_type, code, quoted, rest=0, ident=0):
-    """ICMP error (e.g. 3/4 fragmentation needed, rest = MTU) quoting the
-    IP packet bytes `quoted`; returns the enclosing IPv4 packet."""
-    body = struct.pack("!BBHI", icmp_type, code, 0, rest) + quoted
-    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
-    return ipv4(src, dst, 1, body, ident=ident)
-
-
-def icmp6_error(src, dst, icmp_type, code, quoted, rest=0):
-    """ICMPv6 error (1 = destination unreachable, 2 = packet too big with
-    rest = MTU) quoting `quoted`; returns the enclosing IPv6 packet."""
-    body = struct.pack("!BBHI", icmp_type, code, 0, rest) + quoted
-    c = csum(pseudo6(src, dst, 58, len(body)) + body)
-    body = body[:2] + struct.pack("!H", c) + body[4:]
-    return ipv6(src, dst, 58, body)
-
-
-# --------------------------------------------------------------------------
-# link framing
-
-
-def mac(s):
-    return bytes(int(x, 16) for x in s.split(":"))
-
-
-MAC_A = "02:00:00:00:00:0a"
-MAC_B = "02:00:00:00:00:0b"
-MAC_R = "02:00:00:00:00:fe"
-
-
-def ether(payload, ethertype, src=MAC_A, dst=MAC_B, vlan=None):
-    h = mac(dst) + mac(src)
-    if vlan is not None:
-        h += struct.pack("!HH", 0x8100, vlan & 0x0FFF)
-    return h + struct.pack("!H", ethertype) + payload
-
-
-def sll(payload, proto, src=MAC_A, pkttype=0):
-    """Linux cooked capture v1 header (16 bytes)."""
-    return struct.pack("!HHH8sH", pkttype, 1, 6, mac(src) + b"\0\0", proto) + payload
 
 
 # --------------------------------------------------------------------------
@@ -213,10 +59,9 @@ class Capture:
         return len(self.records)  # the frame number
 
     def write(self, path):
-        import pcaplib  # the one pcap writer (pcaplib imports nothing from here)
-        pcaplib.write_records(path, self.linktype,
-                              [(EPOCH * NS + t, frame, orig) for t, frame, orig in self.records],
-                              snaplen=self.snaplen)
+        pcap.write_records(path, self.linktype,
+                           [(EPOCH * NS + t, frame, orig) for t, frame, orig in self.records],
+                           snaplen=self.snaplen)
 
 
 # --------------------------------------------------------------------------

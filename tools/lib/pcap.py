@@ -1,21 +1,24 @@
-"""Reading and re-framing captures (Python 3 standard library only).
+"""Reading, writing and re-framing captures.
 
     records, linktype, nanos = read_pcap(path)
     write_records(path, linktype, records)          # classic pcap, ns magic
+    write_records(path, linktype, records, nanos=False)   # µs magic
     write_pcapng(path, linktype, records)           # pcapng, if_tsresol = ns
     reframe(src, dst, variant)                      # same IP packets, other framing
 
 A record is (t_ns, captured_bytes, orig_len) with t_ns in nanoseconds since
-the Unix epoch.  reframe() keeps every packet's time, its captured part and
-its original length (both adjusted by the size of the new link header), so
-connmon must give identical values on the result.
+the Unix epoch; records may be any iterable (a generator keeps memory flat).
 
-LINK_VARIANTS are the framings reframe() writes, all of which both tshark and
-the connmon command line read; "ipv6-ext" (not in the list) keeps Ethernet
-and inserts a Hop-by-Hop and a Destination Options header in front of TCP in
-every IPv6 packet.
+reframe() keeps every packet's time, its captured part and its original
+length (both adjusted by the size of the new link header), so connmon must
+give identical values on the result.  LINK_VARIANTS are the framings it
+writes, all of which both tshark and the connmon command line read;
+"ipv6-ext" (not in the list) keeps Ethernet and inserts a Hop-by-Hop and a
+Destination Options header in front of TCP in every IPv6 packet.
 """
 import struct
+
+from . import frames
 
 DLT_NULL = 0
 DLT_EN10MB = 1
@@ -60,14 +63,20 @@ def read_pcap(path):
 # ----------------------------------------------------------------------------
 # writing
 
-def write_records(path, linktype, records, snaplen=262144):
-    """Classic pcap, nanosecond magic."""
-    out = [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, snaplen, linktype)]
-    for t_ns, frame, orig in records:
-        sec, nsec = divmod(t_ns, 1_000_000_000)
-        out.append(struct.pack("<IIII", sec, nsec, len(frame), max(orig, len(frame))) + frame)
+def write_records(path, linktype, records, snaplen=262144, nanos=True):
+    """Classic little-endian pcap, nanosecond magic (or microsecond with
+    nanos=False: times are then truncated to whole µs).  Returns the number
+    of records written."""
+    magic, unit = (0xA1B23C4D, 1) if nanos else (0xA1B2C3D4, 1000)
+    n = 0
     with open(path, "wb") as f:
-        f.write(b"".join(out))
+        f.write(struct.pack("<IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
+        for t_ns, frame, orig in records:
+            sec, frac = divmod(t_ns, 1_000_000_000)
+            f.write(struct.pack("<IIII", sec, frac // unit, len(frame), max(orig, len(frame))))
+            f.write(frame)
+            n += 1
+    return n
 
 
 def _block(btype, body):
@@ -81,29 +90,24 @@ def write_pcapng(path, linktype, records, snaplen=262144):
     shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
     opts = struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0)
     idb = _block(1, struct.pack("<HHI", linktype, 0, snaplen) + opts)
-    out = [shb, idb]
-    for t_ns, frame, orig in records:
-        body = struct.pack("<IIIII", 0, t_ns >> 32, t_ns & 0xFFFFFFFF, len(frame),
-                           max(orig, len(frame))) + frame
-        out.append(_block(6, body))
     with open(path, "wb") as f:
-        f.write(b"".join(out))
+        f.write(shb + idb)
+        for t_ns, frame, orig in records:
+            body = struct.pack("<IIIII", 0, t_ns >> 32, t_ns & 0xFFFFFFFF, len(frame),
+                               max(orig, len(frame))) + frame
+            f.write(_block(6, body))
 
 
 # ----------------------------------------------------------------------------
-# link headers
+# re-framing
 
-def _strip_link(linktype, frame):
-    """(link header length, ethertype-like family) for the frames we read:
-    returns the offset of the IP header in frame."""
+def _ip_offset(linktype, frame):
+    """Offset of the IP header in a frame of the link types we read."""
     if linktype == DLT_EN10MB:
-        off, et = 12, None
-        while True:
-            et = struct.unpack("!H", frame[off:off + 2])[0]
-            if et in (0x8100, 0x88A8, 0x9100):
-                off += 4
-                continue
-            return off + 2
+        off = 12
+        while struct.unpack("!H", frame[off:off + 2])[0] in (0x8100, 0x88A8, 0x9100):
+            off += 4
+        return off + 2
     if linktype == DLT_LINUX_SLL:
         return 16
     if linktype == DLT_LINUX_SLL2:
@@ -116,23 +120,22 @@ def _strip_link(linktype, frame):
 
 
 def _link_header(variant, version):
-    et = 0x86DD if version == 6 else 0x0800
+    et = frames.ETH_IPV6 if version == 6 else frames.ETH_IPV4
     if variant == "eth":
-        return _MAC_DST + _MAC_SRC + struct.pack("!H", et)
+        return frames.ether(b"", et, _MAC_SRC, _MAC_DST)
     if variant == "vlan":
-        return _MAC_DST + _MAC_SRC + struct.pack("!HHH", 0x8100, 100, et)
+        return frames.ether(b"", et, _MAC_SRC, _MAC_DST, vlan=100)
     if variant == "qinq":
-        return _MAC_DST + _MAC_SRC + struct.pack("!HHHHH", 0x88A8, 200, 0x8100, 100, et)
+        return frames.ether(b"", et, _MAC_SRC, _MAC_DST,
+                            tags=[(frames.ETH_QINQ, 200), (frames.ETH_VLAN, 100)])
     if variant == "sll":
-        return struct.pack("!HHH8sH", 0, 1, 6, _MAC_SRC + b"\0\0", et)
+        return frames.sll(b"", et, _MAC_SRC)
     if variant == "sll2":
-        return struct.pack("!HHIHBB8s", et, 0, 2, 1, 0, 6, _MAC_SRC + b"\0\0")
+        return frames.sll2(b"", et, _MAC_SRC)
     if variant in ("raw", "ipfamily"):
         return b""
-    if variant == "null":  # host (little-endian) byte order; BSD AF_INET6 = 24
-        return struct.pack("<I", 24 if version == 6 else 2)
-    if variant == "loop":  # network byte order
-        return struct.pack("!I", 24 if version == 6 else 2)
+    if variant in ("null", "loop"):
+        return frames.null_header(version == 6, big_endian=variant == "loop")
     raise ValueError(variant)
 
 
@@ -142,7 +145,7 @@ _VARIANT_DLT = {"eth": DLT_EN10MB, "vlan": DLT_EN10MB, "qinq": DLT_EN10MB,
                 "ipv6-ext": DLT_EN10MB}
 
 
-def _ipv6_with_ext(ip, caplen_ip):
+def _ipv6_with_ext(ip):
     """Inserts Hop-by-Hop (PadN) and Destination Options (PadN) headers after
     the fixed IPv6 header; returns (new captured IP bytes, added length)."""
     if len(ip) < 40 or ip[0] >> 4 != 6:
@@ -161,13 +164,13 @@ def reframe(src, dst, variant):
     out = []
     versions = set()
     for t_ns, frame, orig in recs:
-        off = _strip_link(lt, frame)
+        off = _ip_offset(lt, frame)
         ip = frame[off:]
         wire_ip = orig - off
         version = ip[0] >> 4 if ip else 4
         versions.add(version)
         if variant == "ipv6-ext":
-            ip, added = _ipv6_with_ext(ip, len(ip))
+            ip, added = _ipv6_with_ext(ip)
             wire_ip += added
             hdr = _link_header("eth", version)
         else:
