@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from conftest import PCAPS
+from lib import fields  # tools/ is on sys.path (conftest.py)
 
 REAL = sorted(p.name for p in (PCAPS / "real").glob("*.pcap"))
 TS_REAL = [n for n in REAL if n not in ("nots.pcap", "snaplen64.pcap")]
 
-CONNMON = ["connmon.tsrtd", "connmon.tsrtd.frame", "connmon.tsrtd.pureack", "connmon.seqrtd",
-           "connmon.seqrtd.frame", "connmon.minrtd", "connmon.seqgap", "connmon.dupack",
-           "connmon.dupack.num", "connmon.dupack.frame", "connmon.payload",
-           "connmon.flowbytes", "connmon.flow"]
+CONNMON = fields.FIELDS
 TCP = ["frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst",
        "ipv6.dst", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.len", "tcp.flags.syn",
        "tcp.flags.fin", "tcp.flags.reset", "tcp.flags.ack", "tcp.options.timestamp.tsval",

@@ -1,8 +1,8 @@
+from lib import fields  # tools/ is on sys.path (conftest.py)
+
+
 def test_plugin_registers_fields(tshark):
     out = tshark.run(["-G", "fields"]).stdout
     names = {line.split("\t")[2] for line in out.splitlines() if line.startswith("F\t")}
-    for f in ["connmon.tsrtd", "connmon.tsrtd.frame", "connmon.tsrtd.pureack", "connmon.seqrtd",
-              "connmon.seqrtd.frame", "connmon.minrtd", "connmon.seqgap", "connmon.dupack",
-              "connmon.dupack.num", "connmon.dupack.frame", "connmon.payload",
-              "connmon.flowbytes", "connmon.flow"]:
+    for f in fields.FIELDS:
         assert f in names

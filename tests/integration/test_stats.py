@@ -18,15 +18,17 @@ from conftest import PCAPS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools" / "craft"))
 from craftlib import Capture, Conn, ms  # noqa: E402
+from lib import fields  # noqa: E402
 
 REAL = sorted("real/" + p.name for p in (PCAPS / "real").glob("*.pcap"))
 CRAFTED = ["crafted/dupacks.pcap", "crafted/icmp_error.pcap", "crafted/ipv6.pcap",
            "crafted/port_reuse.pcap", "crafted/seq_rules.pcap", "crafted/syn_retransmit.pcap",
            "crafted/tcp_cut.pcap", "crafted/ts_more.pcap", "crafted/wraparound.pcap"]
 
-FIELDS = ["tcp.stream", "tcp.srcport", "connmon.flow", "connmon.payload", "connmon.tsrtd",
-          "connmon.seqrtd", "connmon.expert.hole", "connmon.expert.behind", "connmon.dupack",
-          "tcp.options.timestamp.tsval", "tcp.options.timestamp.tsecr"]
+FIELDS = (["tcp.stream", "tcp.srcport"]
+          + fields.pick("flow", "payload", "tsrtd", "seqrtd", "expert.hole", "expert.behind",
+                        "dupack")
+          + ["tcp.options.timestamp.tsval", "tcp.options.timestamp.tsecr"])
 
 RTD_NODES = {"TS RTD (us)": "connmon.tsrtd", "Seq RTD (us)": "connmon.seqrtd"}
 COUNT_NODES = {"Holes": "connmon.expert.hole", "Behind": "connmon.expert.behind",

@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import connmon_tshark  # noqa: E402
+from lib import fields  # noqa: E402
 
 # Fields of the single pass.  Details are kept for the example printout.
 DETAIL = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.seq", "tcp.nxtseq", "tcp.ack",
@@ -49,10 +50,8 @@ TCP_FLAGS = ["tcp.analysis.lost_segment", "tcp.analysis.retransmission",
              "tcp.analysis.duplicate_ack_num", "tcp.analysis.duplicate_ack_frame",
              "tcp.analysis.keep_alive", "tcp.analysis.zero_window_probe",
              "tcp.analysis.zero_window", "tcp.analysis.window_update"]
-CONNMON = ["connmon.flow", "connmon.payload", "connmon.seqgap", "connmon.tsrtd",
-           "connmon.seqrtd", "connmon.dupack", "connmon.dupack.num",
-           "connmon.dupack.frame", "connmon.expert.hole", "connmon.expert.behind",
-           "connmon.expert.dupack"]
+CONNMON = fields.pick("flow", "payload", "seqgap", "tsrtd", "seqrtd", "dupack", "dupack.num",
+                      "dupack.frame", "expert.hole", "expert.behind", "expert.dupack")
 FIELDS = ["frame.number"] + DETAIL + TCP_FLAGS + CONNMON
 
 BEHIND_TCP = ["tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
