@@ -51,14 +51,22 @@
 /* The conversation TCP used for the TCP header with these addresses and
  * ports in the frame being dissected (call it after TCP dissected the
  * header), or NULL.  Follows the deinterlacing strategy in force, so its
- * tcp_analysis data, and tcp.stream, are TCP's own for that header. */
+ * tcp_analysis data, and tcp.stream, are TCP's own for that header.
+ *
+ * When the strategy finds nothing, the plain lookup is tried: Wireshark
+ * 4.4's TCP, with a deinterlacing key on a capture that is not Ethernet
+ * (Linux cooked, raw IP, ...), fails to find its deinterlaced conversation
+ * ("Dissector bug ... NULL conversation") and falls back on a plain
+ * conversation that it makes anew for every packet, each with a new
+ * tcp.stream.  connmon follows that tcp.stream too (docs/semantics.md). */
 static inline conversation_t *connmon_find_tcp_conversation(packet_info *pinfo,
                                                             const address *src,
                                                             const address *dst,
                                                             guint16 sport, guint16 dport)
 {
+    conversation_t *conv = NULL;
 #if CONNMON_WS_AT_LEAST(4, 6)
-    return find_conversation_strat_xtd(pinfo, pinfo->num, src, dst, CONVERSATION_TCP,
+    conv = find_conversation_strat_xtd(pinfo, pinfo->num, src, dst, CONVERSATION_TCP,
                                        sport, dport, 0);
 #elif CONNMON_WS_AT_LEAST(4, 4)
     /* find_conversation_strat() reads addresses and ports from pinfo: lend
@@ -72,15 +80,15 @@ static inline conversation_t *connmon_find_tcp_conversation(packet_info *pinfo,
     copy_address_shallow(&pinfo->dst, dst);
     pinfo->srcport = sport;
     pinfo->destport = dport;
-    conversation_t *conv = find_conversation_strat(pinfo, CONVERSATION_TCP, 0);
+    conv = find_conversation_strat(pinfo, CONVERSATION_TCP, 0);
     copy_address_shallow(&pinfo->src, &saved_src);
     copy_address_shallow(&pinfo->dst, &saved_dst);
     pinfo->srcport = saved_sport;
     pinfo->destport = saved_dport;
-    return conv;
-#else
-    return find_conversation(pinfo->num, src, dst, CONVERSATION_TCP, sport, dport, 0);
 #endif
+    if (!conv)
+        conv = find_conversation(pinfo->num, src, dst, CONVERSATION_TCP, sport, dport, 0);
+    return conv;
 }
 
 #endif
