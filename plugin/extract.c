@@ -107,16 +107,7 @@ static void keep_facts(packet_info *pinfo, const cm_tcp_header *h, const address
     memset(&p, 0, sizeof p);
     address_to_cm(src, &p.src);
     address_to_cm(dst, &p.dst);
-    p.sport = h->sport;
-    p.dport = h->dport;
-    p.seq = h->seq;
-    p.ack = h->ack;
-    p.flags = h->flags;
-    p.window = h->window;
-    p.payload = h->payload;
-    p.has_ts = h->has_ts;
-    p.tsval = h->tsval;
-    p.tsecr = h->tsecr;
+    cm_packet_set_tcp(&p, h);
 
     conversation_t *conv = tcp_conversation(pinfo, &p, src, dst);
     if (!conv)
