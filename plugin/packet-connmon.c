@@ -18,6 +18,7 @@
 #include <wsutil/report_message.h>
 
 #include "connmon.h"
+#include "fields.h"
 #include "extract.h"
 #include "packet-connmon.h"
 #include "stats.h"
@@ -25,25 +26,12 @@
 static int proto_connmon = -1;
 static int connmon_tap = -1;
 
-static int hf_tsrtd = -1;
-static int hf_tsrtd_frame = -1;
-static int hf_tsrtd_pureack = -1;
-static int hf_seqrtd = -1;
-static int hf_seqrtd_frame = -1;
-static int hf_minrtd = -1;
-static int hf_seqgap = -1;
-static int hf_dupack = -1;
-static int hf_dupack_num = -1;
-static int hf_dupack_frame = -1;
-static int hf_payload = -1;
-static int hf_flowbytes = -1;
-static int hf_flow = -1;
+/* Field and expert ids, one per row of engine/fields.def. */
+static int hf[CM_F_COUNT];
 
 static gint ett_connmon = -1;
 
-static expert_field ei_hole = EI_INIT;
-static expert_field ei_behind = EI_INIT;
-static expert_field ei_dupack = EI_INIT;
+static expert_field ei[CM_E_COUNT];
 
 /* Preferences: the text as typed, and the value in force. */
 static const char *pref_rtd_max_age_text = "10";
@@ -55,6 +43,8 @@ static cm_ts_pure_acks ts_pure_acks = CM_TS_PURE_ACKS_CLOCKED;
 
 /* Analysis state of the open file: made in init, dropped in cleanup. */
 static cm_engine *engine;
+/* A frame could not be analysed (out of memory): said once per file. */
+static gboolean analysis_failed;
 /* Flow labels, made once per flow: index stream * 2 + direction. */
 static GPtrArray *flow_labels;
 
@@ -69,6 +59,9 @@ static void connmon_init(void)
     cfg.rtd_max_age_ns = rtd_max_age_ns;
     cfg.ts_pure_acks = ts_pure_acks;
     engine = cm_engine_new(&cfg);
+    if (!engine)
+        report_failure("connmon: out of memory: no round-trip analysis for this file");
+    analysis_failed = FALSE;
     flow_labels = g_ptr_array_new();
     connmon_extract_reset();
 }
@@ -104,8 +97,13 @@ static frame_result *analyse_frame(packet_info *pinfo)
     if (!pkt || !engine)
         return NULL;
     frame_result *fr = wmem_new(wmem_file_scope(), frame_result);
-    if (!cm_engine_analyse(engine, pkt, &fr->r))
+    if (!cm_engine_analyse(engine, pkt, &fr->r)) {
+        if (!analysis_failed)
+            report_failure("connmon: out of memory from frame %u on: some frames carry no "
+                           "connmon fields", pinfo->num);
+        analysis_failed = TRUE;
         return NULL;
+    }
     fr->flow = flow_label(pkt, &fr->r);
     fr->stream = pkt->stream;
     fr->has_ts = pkt->has_ts;
@@ -113,49 +111,54 @@ static frame_result *analyse_frame(packet_info *pinfo)
     return fr;
 }
 
-static nstime_t ns_to_nstime(gint64 ns)
-{
-    nstime_t t;
-    t.secs = (time_t)(ns / 1000000000);
-    t.nsecs = (int)(ns % 1000000000);
-    return t;
-}
-
-static proto_item *add_time(proto_tree *tree, int hf, tvbuff_t *tvb, gint64 ns)
-{
-    nstime_t t = ns_to_nstime(ns);
-    proto_item *it = proto_tree_add_time(tree, hf, tvb, 0, 0, &t);
-    proto_item_set_generated(it);
-    return it;
-}
-
-static proto_item *add_uint(proto_tree *tree, int hf, tvbuff_t *tvb, guint32 v)
-{
-    proto_item *it = proto_tree_add_uint(tree, hf, tvb, 0, 0, v);
-    proto_item_set_generated(it);
-    return it;
-}
-
-/* Expert infos count even without a tree (tshark -z expert, taps). */
+/* Expert infos count even without a tree (tshark -z expert, taps).  Fixed
+ * messages, so Expert Information groups them; the numbers are in the
+ * fields next to them (seqgap for hole/behind, dupack for dupack). */
 static void add_experts(packet_info *pinfo, proto_item *gap_item, proto_item *dup_item,
                         const cm_result *r)
 {
-    /* Fixed messages, so Expert Information groups them; the numbers are
-     * in the fields next to them. */
-    if (r->expert & CM_EXPERT_HOLE)
-        expert_add_info(pinfo, gap_item, &ei_hole);
-    if (r->expert & CM_EXPERT_BEHIND)
-        expert_add_info(pinfo, gap_item, &ei_behind);
-    if (r->expert & CM_EXPERT_DUPACK)
-        expert_add_info(pinfo, dup_item, &ei_dupack);
+    for (int e = 0; e < CM_E_COUNT; e++) {
+        if (r->expert & cm_expert_table[e].bit)
+            expert_add_info(pinfo, e == CM_E_DUPACK ? dup_item : gap_item, &ei[e]);
+    }
+}
+
+static proto_item *add_field(proto_tree *st, tvbuff_t *tvb, cm_field_id id, gint64 v,
+                             const char *flow)
+{
+    proto_item *it;
+    switch (cm_field_table[id].kind) {
+    case CM_KIND_TIME: {
+        nstime_t t;
+        t.secs = (time_t)(v / 1000000000);
+        t.nsecs = (int)(v % 1000000000);
+        it = proto_tree_add_time(st, hf[id], tvb, 0, 0, &t);
+        break;
+    }
+    case CM_KIND_BOOL:
+        it = proto_tree_add_boolean(st, hf[id], tvb, 0, 0, (guint32)v);
+        break;
+    case CM_KIND_INT32:
+        it = proto_tree_add_int(st, hf[id], tvb, 0, 0, (gint32)v);
+        break;
+    case CM_KIND_UINT64:
+        it = proto_tree_add_uint64(st, hf[id], tvb, 0, 0, (guint64)v);
+        break;
+    case CM_KIND_STRING:
+        it = proto_tree_add_string(st, hf[id], tvb, 0, 0, flow);
+        break;
+    default: /* frame numbers, UINT32 */
+        it = proto_tree_add_uint(st, hf[id], tvb, 0, 0, (guint32)v);
+        break;
+    }
+    proto_item_set_generated(it);
+    return it;
 }
 
 /* tshark builds a "fake" tree when it only needs some fields (filters,
- * statistics): items nobody asked for are then skipped before any work.
- * (-T fields builds a visible tree: there every item counts, which is why
- * the protocol line carries no summary text.) */
-#define WANTED(hf) (visible || proto_field_is_referenced(tree, (hf)))
-
+ * statistics, and -T fields since Wireshark 4.4): items nobody asked for
+ * are then skipped before any work.  Wireshark 4.0 builds a visible tree
+ * for -T fields, where every item counts. */
 static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const frame_result *fr)
 {
     const cm_result *r = &fr->r;
@@ -167,53 +170,25 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
     const gboolean visible = PTREE_DATA(tree)->visible;
     /* Expert fields hang under the protocol item, so it is made whenever
      * there is an expert info, whatever was asked for. */
-    if (!r->expert && !WANTED(proto_connmon))
+    if (!r->expert && !visible && !proto_field_is_referenced(tree, proto_connmon))
         return;
 
     proto_item *ti = proto_tree_add_item(tree, proto_connmon, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
     proto_tree *st = proto_item_add_subtree(ti, ett_connmon);
-    proto_item *it, *gap_item = ti, *dup_item = ti;
+    proto_item *gap_item = ti, *dup_item = ti;
 
-    if (r->present & CM_HAS_TSRTD) {
-        if (WANTED(hf_tsrtd))
-            add_time(st, hf_tsrtd, tvb, r->tsrtd_ns);
-        if (WANTED(hf_tsrtd_frame))
-            add_uint(st, hf_tsrtd_frame, tvb, r->tsrtd_frame);
-        if (WANTED(hf_tsrtd_pureack)) {
-            it = proto_tree_add_boolean(st, hf_tsrtd_pureack, tvb, 0, 0, r->tsrtd_pureack);
-            proto_item_set_generated(it);
-        }
-    }
-    if (r->present & CM_HAS_SEQRTD) {
-        if (WANTED(hf_seqrtd))
-            add_time(st, hf_seqrtd, tvb, r->seqrtd_ns);
-        if (WANTED(hf_seqrtd_frame))
-            add_uint(st, hf_seqrtd_frame, tvb, r->seqrtd_frame);
-    }
-    if ((r->present & CM_HAS_MINRTD) && WANTED(hf_minrtd))
-        add_time(st, hf_minrtd, tvb, r->minrtd_ns);
-    if ((r->present & CM_HAS_SEQGAP) && WANTED(hf_seqgap)) {
-        gap_item = proto_tree_add_int(st, hf_seqgap, tvb, 0, 0, r->seqgap);
-        proto_item_set_generated(gap_item);
-    }
-    if (r->present & CM_HAS_DUPACK) {
-        if (WANTED(hf_dupack))
-            dup_item = add_time(st, hf_dupack, tvb, r->dupack_ns);
-        if (WANTED(hf_dupack_num))
-            add_uint(st, hf_dupack_num, tvb, r->dupack_num);
-        if (WANTED(hf_dupack_frame))
-            add_uint(st, hf_dupack_frame, tvb, r->dupack_frame);
-    }
-    if (WANTED(hf_payload))
-        add_uint(st, hf_payload, tvb, r->payload);
-    if (WANTED(hf_flowbytes)) {
-        it = proto_tree_add_uint64(st, hf_flowbytes, tvb, 0, 0, r->flowbytes);
-        proto_item_set_generated(it);
-    }
-    if (WANTED(hf_flow)) {
-        it = proto_tree_add_string(st, hf_flow, tvb, 0, 0, fr->flow);
-        proto_item_set_generated(it);
+    for (int id = 0; id < CM_F_COUNT; id++) {
+        gint64 v = 0;
+        if (id != CM_F_FLOW && !cm_field_value(r, (cm_field_id)id, &v))
+            continue;
+        if (!visible && !proto_field_is_referenced(tree, hf[id]))
+            continue;
+        proto_item *it = add_field(st, tvb, (cm_field_id)id, v, fr->flow);
+        if (id == CM_F_SEQGAP)
+            gap_item = it;
+        else if (id == CM_F_DUPACK)
+            dup_item = it;
     }
     if (r->expert)
         add_experts(pinfo, gap_item, dup_item, r);
@@ -260,57 +235,66 @@ static void apply_prefs(void)
 
 void proto_register_connmon(void)
 {
-    static hf_register_info hf[] = {
-        {&hf_tsrtd, {"TS round-trip delay", "connmon.tsrtd", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
-                     "Delay capture point -> this packet's sender -> capture point, from the "
-                     "first sighting of the TSval this packet echoes", HFILL}},
-        {&hf_tsrtd_frame, {"TSval seen in frame", "connmon.tsrtd.frame", FT_FRAMENUM, BASE_NONE,
-                           FRAMENUM_TYPE(FT_FRAMENUM_ACK), 0x0,
-                           "Frame whose TSval this packet echoes", HFILL}},
-        {&hf_tsrtd_pureack, {"TSval from a pure ACK", "connmon.tsrtd.pureack", FT_BOOLEAN, BASE_NONE,
-                             NULL, 0x0, "The echoed TSval was first seen on a pure ACK", HFILL}},
-        {&hf_seqrtd, {"Seq round-trip delay", "connmon.seqrtd", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
-                      "Delay capture point -> this packet's sender -> capture point, from the data "
-                      "segment this ACK covers", HFILL}},
-        {&hf_seqrtd_frame, {"Data segment in frame", "connmon.seqrtd.frame", FT_FRAMENUM, BASE_NONE,
-                            FRAMENUM_TYPE(FT_FRAMENUM_ACK), 0x0,
-                            "The data segment this ACK acknowledges", HFILL}},
-        {&hf_minrtd, {"Minimum round-trip delay", "connmon.minrtd", FT_RELATIVE_TIME, BASE_NONE, NULL,
-                      0x0, "Smallest TS or seq round-trip delay of this flow so far", HFILL}},
-        {&hf_seqgap, {"Sequence gap", "connmon.seqgap", FT_INT32, BASE_DEC, NULL, 0x0,
-                      "seq - highest sequence end seen: 0 in order, > 0 bytes never seen (lost "
-                      "upstream), < 0 behind (retransmission or reordering)", HFILL}},
-        {&hf_dupack, {"Duplicate ACK age", "connmon.dupack", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
-                      "Time since the original ACK", HFILL}},
-        {&hf_dupack_num, {"Duplicate ACK number", "connmon.dupack.num", FT_UINT32, BASE_DEC, NULL, 0x0,
-                          "1 for the first duplicate of the original ACK, 2 for the second, ...",
-                          HFILL}},
-        {&hf_dupack_frame, {"Original ACK in frame", "connmon.dupack.frame", FT_FRAMENUM, BASE_NONE,
-                            FRAMENUM_TYPE(FT_FRAMENUM_DUP_ACK), 0x0, NULL, HFILL}},
-        {&hf_payload, {"Payload bytes", "connmon.payload", FT_UINT32, BASE_DEC, NULL, 0x0,
-                       "TCP payload bytes of this packet", HFILL}},
-        {&hf_flowbytes, {"Flow bytes", "connmon.flowbytes", FT_UINT64, BASE_DEC, NULL, 0x0,
-                         "Payload bytes of this flow so far, this packet included", HFILL}},
-        {&hf_flow, {"Flow", "connmon.flow", FT_STRING, BASE_NONE, NULL, 0x0,
-                    "src:sport+dst:dport of this direction", HFILL}},
-    };
+    /* Made from engine/fields.def; Wireshark keeps pointers to these. */
+    static hf_register_info hf_info[CM_F_COUNT];
+    static ei_register_info ei_info[CM_E_COUNT];
     static gint *ett[] = {&ett_connmon};
-    static ei_register_info ei[] = {
-        {&ei_hole, {"connmon.expert.hole", PI_SEQUENCE, PI_WARN,
-                    "Bytes missing before this segment (lost upstream of the capture point)",
-                    EXPFILL}},
-        {&ei_behind, {"connmon.expert.behind", PI_SEQUENCE, PI_NOTE,
-                      "Segment behind the highest sequence seen (retransmission or reordering)",
-                      EXPFILL}},
-        {&ei_dupack, {"connmon.expert.dupack", PI_SEQUENCE, PI_NOTE, "Duplicate ACK", EXPFILL}},
-    };
+    /* HFILL / EXPFILL fill what registration sets, on every version. */
+    static const header_field_info hf_blank = {NULL, NULL, FT_NONE, BASE_NONE, NULL, 0, NULL,
+                                               HFILL};
+    static const expert_field_info ei_blank = {NULL, 0, 0, NULL, EXPFILL};
+    for (int id = 0; id < CM_F_COUNT; id++) {
+        const cm_field_info *f = &cm_field_table[id];
+        header_field_info *h = &hf_info[id].hfinfo;
+        *h = hf_blank;
+        hf[id] = -1;
+        hf_info[id].p_id = &hf[id];
+        h->name = f->name;
+        h->abbrev = f->abbrev;
+        h->blurb = f->blurb;
+        h->display = BASE_NONE;
+        switch (f->kind) {
+        case CM_KIND_TIME: h->type = FT_RELATIVE_TIME; break;
+        case CM_KIND_FRAME: h->type = FT_FRAMENUM; break;
+        case CM_KIND_FRAME_ACK:
+            h->type = FT_FRAMENUM;
+            h->strings = FRAMENUM_TYPE(FT_FRAMENUM_ACK);
+            break;
+        case CM_KIND_FRAME_DUP_ACK:
+            h->type = FT_FRAMENUM;
+            h->strings = FRAMENUM_TYPE(FT_FRAMENUM_DUP_ACK);
+            break;
+        case CM_KIND_BOOL: h->type = FT_BOOLEAN; break;
+        case CM_KIND_INT32: h->type = FT_INT32; h->display = BASE_DEC; break;
+        case CM_KIND_UINT32: h->type = FT_UINT32; h->display = BASE_DEC; break;
+        case CM_KIND_UINT64: h->type = FT_UINT64; h->display = BASE_DEC; break;
+        case CM_KIND_STRING: h->type = FT_STRING; break;
+        }
+    }
+    for (int e = 0; e < CM_E_COUNT; e++) {
+        static const int severity[CM_E_COUNT] = {
+#define CM_EXPERT(id, abbrev, group, sev, summary) [CM_E_##id] = PI_##sev,
+#include "fields.def"
+        };
+        static const int group[CM_E_COUNT] = {
+#define CM_EXPERT(id, abbrev, grp, sev, summary) [CM_E_##id] = PI_##grp,
+#include "fields.def"
+        };
+        ei[e] = (expert_field)EI_INIT;
+        ei_info[e].ids = &ei[e];
+        ei_info[e].eiinfo = ei_blank;
+        ei_info[e].eiinfo.name = cm_expert_table[e].abbrev;
+        ei_info[e].eiinfo.group = group[e];
+        ei_info[e].eiinfo.severity = severity[e];
+        ei_info[e].eiinfo.summary = cm_expert_table[e].summary;
+    }
 
     proto_connmon = proto_register_protocol("connmon: passive TCP round-trip delays", "connmon",
                                             "connmon");
-    proto_register_field_array(proto_connmon, hf, array_length(hf));
+    proto_register_field_array(proto_connmon, hf_info, array_length(hf_info));
     proto_register_subtree_array(ett, array_length(ett));
     expert_module_t *em = expert_register_protocol(proto_connmon);
-    expert_register_field_array(em, ei, array_length(ei));
+    expert_register_field_array(em, ei_info, array_length(ei_info));
 
     module_t *mod = prefs_register_protocol(proto_connmon, apply_prefs);
     prefs_register_string_preference(
