@@ -4,6 +4,8 @@
  * three quarters of the command line's CPU time. */
 #include "output.h"
 
+#include "fields.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,55 +134,49 @@ static void put_clock(line *l, int64_t t_ns)
     put_str(l, cached);
 }
 
+/* One JSON object: "frame", "time", then every field of engine/fields.def
+ * the packet carries, in table order, then its expert infos. */
 static void json_line(line *l, const cm_packet *p, const cm_result *r, const char *flow)
 {
     put_str(l, "{\"frame\":");
     put_u64(l, p->frame);
     put_str(l, ",\"time\":");
     put_seconds(l, p->t_ns, 9);
-    if (r->present & CM_HAS_TSRTD) {
-        put_str(l, ",\"connmon.tsrtd\":");
-        put_seconds(l, r->tsrtd_ns, 9);
-        put_str(l, ",\"connmon.tsrtd.frame\":");
-        put_u64(l, r->tsrtd_frame);
-        put_str(l, r->tsrtd_pureack ? ",\"connmon.tsrtd.pureack\":true"
-                                    : ",\"connmon.tsrtd.pureack\":false");
+    for (int id = 0; id < CM_F_COUNT; id++) {
+        const cm_field_info *f = &cm_field_table[id];
+        int64_t v = 0;
+        if (f->kind != CM_KIND_STRING && !cm_field_value(r, (cm_field_id)id, &v))
+            continue;
+        put_str(l, ",\"");
+        put_str(l, f->abbrev);
+        put_str(l, "\":");
+        switch (f->kind) {
+        case CM_KIND_TIME:
+            put_seconds(l, v, 9);
+            break;
+        case CM_KIND_BOOL:
+            put_str(l, v ? "true" : "false");
+            break;
+        case CM_KIND_INT32:
+            put_i64(l, v);
+            break;
+        case CM_KIND_STRING: /* the flow label: addresses and ports only */
+            put_ch(l, '"');
+            put_str(l, flow);
+            put_ch(l, '"');
+            break;
+        default:
+            put_u64(l, (uint64_t)v);
+            break;
+        }
     }
-    if (r->present & CM_HAS_SEQRTD) {
-        put_str(l, ",\"connmon.seqrtd\":");
-        put_seconds(l, r->seqrtd_ns, 9);
-        put_str(l, ",\"connmon.seqrtd.frame\":");
-        put_u64(l, r->seqrtd_frame);
+    for (int e = 0; e < CM_E_COUNT; e++) {
+        if (r->expert & cm_expert_table[e].bit) {
+            put_str(l, ",\"");
+            put_str(l, cm_expert_table[e].abbrev);
+            put_str(l, "\":true");
+        }
     }
-    if (r->present & CM_HAS_MINRTD) {
-        put_str(l, ",\"connmon.minrtd\":");
-        put_seconds(l, r->minrtd_ns, 9);
-    }
-    if (r->present & CM_HAS_SEQGAP) {
-        put_str(l, ",\"connmon.seqgap\":");
-        put_i64(l, r->seqgap);
-    }
-    if (r->present & CM_HAS_DUPACK) {
-        put_str(l, ",\"connmon.dupack\":");
-        put_seconds(l, r->dupack_ns, 9);
-        put_str(l, ",\"connmon.dupack.num\":");
-        put_u64(l, r->dupack_num);
-        put_str(l, ",\"connmon.dupack.frame\":");
-        put_u64(l, r->dupack_frame);
-    }
-    put_str(l, ",\"connmon.payload\":");
-    put_u64(l, r->payload);
-    put_str(l, ",\"connmon.flowbytes\":");
-    put_u64(l, r->flowbytes);
-    put_str(l, ",\"connmon.flow\":\"");
-    put_str(l, flow);
-    put_ch(l, '"');
-    if (r->expert & CM_EXPERT_HOLE)
-        put_str(l, ",\"connmon.expert.hole\":true");
-    if (r->expert & CM_EXPERT_BEHIND)
-        put_str(l, ",\"connmon.expert.behind\":true");
-    if (r->expert & CM_EXPERT_DUPACK)
-        put_str(l, ",\"connmon.expert.dupack\":true");
     put_str(l, "}\n");
 }
 
