@@ -10,6 +10,7 @@
 #                                         (tests/versions/dump.py), build the .deb
 #                                         (scripts/package.sh) and test installing
 #                                         and removing it (tests/versions/test_install.py)
+#   scripts/versions.sh dump SUITE...     only copy in, build and dump the fields
 #   scripts/versions.sh sync SUITE...     only copy this checkout in
 #   scripts/versions.sh run SUITE CMD...  run CMD as root in the chroot's copy of
 #                                         the source (e.g. a single pytest)
@@ -194,7 +195,7 @@ test_one() {                    # SUITE_OR_DIR
   rm -rf "$d$OUT_IN"; mkdir -p "$d$OUT_IN"
   # a package left installed by an interrupted run would shadow the test builds
   in_chroot "$d" sh -c 'dpkg -s connmon >/dev/null 2>&1 && dpkg --purge connmon || true'
-  log="$OUT/test-$suite.log"
+  log="$OUT/test-$(echo "$ver" | cut -d. -f1,2)-$suite.log"
   step "unit + integration tests (scripts/test.sh)" \
     run_logged "$log" in_chroot_env "CONNMON_BUILD_DIR=build-ci" "$d" scripts/test.sh
   step "field dump (tests/versions/dump.py)" \
@@ -216,10 +217,24 @@ cmd_test() {
   return $rc
 }
 
+cmd_dump() {                    # quick: copy in, build, dump (no tests, no package)
+  local s d rc=0
+  mkdir -p "$OUT"
+  for s in "$@"; do
+    d=$(chroot_dir "$s")
+    healthy "$d" || { log "chroot $d is not set up"; rc=1; continue; }
+    sync_src "$d" && mkdir -p "$d$OUT_IN" &&
+      in_chroot_env "CONNMON_BUILD_DIR=build-ci" "$d" scripts/build.sh >/dev/null &&
+      in_chroot "$d" python3 tests/versions/dump.py --build build-ci --out "$OUT_IN" &&
+      cp -a "$d$OUT_IN"/dump-*.json "$OUT"/ || rc=1
+  done
+  return $rc
+}
+
 cmd_dump_host() {               # the host's own Wireshark, from the host's build
   local b=${CONNMON_BUILD_DIR:-build} rc=0
   mkdir -p "$OUT"
-  python3 tests/versions/dump.py --build "$b" --out "$OUT" || rc=1
+  /usr/bin/python3 tests/versions/dump.py --build "$b" --out "$OUT" || rc=1
   scripts/package.sh --build-dir "$b-pkg" --out "$OUT" || rc=1
   return $rc
 }
@@ -228,13 +243,14 @@ cmd_dump_host() {               # the host's own Wireshark, from the host's buil
 cmd=$1; shift
 case $cmd in
   __enter) enter "$@" ;;
-  setup|test|sync|clean|run) [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot)" ;;&
+  setup|test|dump|sync|clean|run) [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot)" ;;&
   setup) [ $# -ge 1 ] || die "which suites?"; cmd_setup "$@" ;;
   test) [ $# -ge 1 ] || die "which suites?"; cmd_test "$@" ;;
+  dump) [ $# -ge 1 ] || die "which suites?"; cmd_dump "$@" ;;
   sync) for s in "$@"; do sync_src "$(chroot_dir "$s")"; done ;;
   run) [ $# -ge 2 ] || die "usage: run SUITE CMD..."
        d=$(chroot_dir "$1"); shift; healthy "$d" || die "$d is not set up"; in_chroot "$d" "$@" ;;
   dump-host) cmd_dump_host ;;
   clean) for s in "$@"; do remove_dir "$(chroot_dir "$s")"; remove_dir "$(chroot_dir "$s").new"; done ;;
-  *) die "unknown command $cmd (setup, test, sync, run, dump-host, clean)" ;;
+  *) die "unknown command $cmd (setup, test, dump, sync, run, dump-host, clean)" ;;
 esac
