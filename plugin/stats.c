@@ -26,6 +26,7 @@
 
 #include <epan/stats_tree.h>
 
+#include "flowtally.h"
 #include "stats.h"
 
 #define N_FLOWS "Flows"
@@ -43,7 +44,7 @@
  * user pointer, so these are found by tree. */
 typedef struct tree_state {
     int flows_id, packets_id;
-    gint flows, one_way;
+    cm_flow_tally tally;
     GArray *seen;       /* guint8 per tcp.stream: bit 0/1 = direction seen */
     GHashTable *labels; /* own copy of a flow label -> guint64 payload bytes */
 } tree_state;
@@ -52,28 +53,28 @@ static GHashTable *trees; /* stats_tree * -> tree_state * */
 
 static void free_state(gpointer p)
 {
-    tree_state *ts = (tree_state *)p;
-    g_array_free(ts->seen, TRUE);
-    g_hash_table_destroy(ts->labels);
-    g_free(ts);
+    tree_state *state = (tree_state *)p;
+    g_array_free(state->seen, TRUE);
+    g_hash_table_destroy(state->labels);
+    g_free(state);
 }
 
 static void stats_init(stats_tree *st)
 {
-    tree_state *ts = g_new0(tree_state, 1);
-    ts->seen = g_array_new(FALSE, TRUE, sizeof(guint8));
-    ts->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    tree_state *state = g_new0(tree_state, 1);
+    state->seen = g_array_new(FALSE, TRUE, sizeof(guint8));
+    state->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     /* Every node that has children needs its own name table: stats_tree
      * looks a child up there, or else in the tree-wide table of parents. */
-    ts->flows_id = stats_tree_create_node(st, N_FLOWS, 0, STAT_DT_INT, TRUE);
+    state->flows_id = stats_tree_create_node(st, N_FLOWS, 0, STAT_DT_INT, TRUE);
     stat_node_set_flags(st, N_FLOWS, 0, TRUE, ST_FLG_SORT_TOP);
-    stats_tree_create_node(st, N_ONE_WAY, ts->flows_id, STAT_DT_INT, FALSE);
-    ts->packets_id = stats_tree_create_node(st, N_PACKETS, 0, STAT_DT_INT, TRUE);
-    stats_tree_create_node(st, N_NO_TS, ts->packets_id, STAT_DT_INT, FALSE);
-    stat_node_set_flags(st, N_NO_TS, ts->packets_id, FALSE, ST_FLG_SORT_TOP);
+    stats_tree_create_node(st, N_ONE_WAY, state->flows_id, STAT_DT_INT, FALSE);
+    state->packets_id = stats_tree_create_node(st, N_PACKETS, 0, STAT_DT_INT, TRUE);
+    stats_tree_create_node(st, N_NO_TS, state->packets_id, STAT_DT_INT, FALSE);
+    stat_node_set_flags(st, N_NO_TS, state->packets_id, FALSE, ST_FLG_SORT_TOP);
 
-    g_hash_table_replace(trees, st, ts);
+    g_hash_table_replace(trees, st, state);
 }
 
 static void stats_cleanup(stats_tree *st)
@@ -89,19 +90,16 @@ static gint ns_to_us(gint64 ns)
 }
 
 /* A flow is one direction of one tcp.stream, as in the engine. */
-static void count_flow(stats_tree *st, tree_state *ts, guint32 stream, guint8 direction)
+static void count_flow(stats_tree *st, tree_state *state, guint32 stream, guint8 direction)
 {
-    if (stream >= ts->seen->len)
-        g_array_set_size(ts->seen, stream + 1);
-    guint8 *dirs = &g_array_index(ts->seen, guint8, stream);
-    guint8 bit = (guint8)(1u << (direction & 1u));
-    if (*dirs & bit)
+    if (stream >= state->seen->len)
+        g_array_set_size(state->seen, stream + 1);
+    guint8 *dirs = &g_array_index(state->seen, guint8, stream);
+    if (!cm_flow_tally_see(&state->tally, dirs, direction))
         return;
-    ts->flows++;
-    ts->one_way += *dirs ? -1 : 1;
-    *dirs |= bit;
-    set_stat_node(st, N_FLOWS, 0, TRUE, ts->flows);
-    set_stat_node(st, N_ONE_WAY, ts->flows_id, FALSE, ts->one_way);
+    set_stat_node(st, N_FLOWS, 0, TRUE, (gint)MIN(state->tally.flows, (guint64)G_MAXINT));
+    set_stat_node(st, N_ONE_WAY, state->flows_id, FALSE,
+                  (gint)MIN(state->tally.one_way, (guint64)G_MAXINT));
 }
 
 static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo _U_,
@@ -109,23 +107,23 @@ static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo _U_,
                                       tap_flags_t flags _U_)
 {
     const connmon_frame_result *fr = (const connmon_frame_result *)data;
-    tree_state *ts = (tree_state *)g_hash_table_lookup(trees, st);
-    if (!fr || !ts)
+    tree_state *state = (tree_state *)g_hash_table_lookup(trees, st);
+    if (!fr || !state)
         return TAP_PACKET_DONT_REDRAW;
     const cm_result *r = &fr->r;
 
-    count_flow(st, ts, fr->stream, r->direction);
+    count_flow(st, state, fr->stream, r->direction);
     tick_stat_node(st, N_PACKETS, 0, TRUE);
     if (!fr->has_ts)
-        tick_stat_node(st, N_NO_TS, ts->packets_id, FALSE);
+        tick_stat_node(st, N_NO_TS, state->packets_id, FALSE);
 
     /* Per label: a reused port pair (a new tcp.stream) adds to its line. */
-    guint64 *payload = (guint64 *)g_hash_table_lookup(ts->labels, fr->flow);
-    int flow_id = tick_stat_node(st, fr->flow, ts->packets_id, TRUE);
+    guint64 *payload = (guint64 *)g_hash_table_lookup(state->labels, fr->flow);
+    int flow_id = tick_stat_node(st, fr->flow, state->packets_id, TRUE);
     if (!payload) {
         /* Every flow gets every line, in this order, zero or not. */
         payload = g_new0(guint64, 1);
-        g_hash_table_insert(ts->labels, g_strdup(fr->flow), payload);
+        g_hash_table_insert(state->labels, g_strdup(fr->flow), payload);
         set_stat_node(st, N_PAYLOAD, flow_id, FALSE, 0);
         stat_node_set_flags(st, N_TSRTD, flow_id, FALSE, ST_FLG_AVERAGE);
         stat_node_set_flags(st, N_SEQRTD, flow_id, FALSE, ST_FLG_AVERAGE);
