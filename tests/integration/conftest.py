@@ -9,7 +9,13 @@ checkout under /root is not traversable by nobody.
 The staging and running logic lives in tools/connmon_tshark.py (shared with
 the benchmark and the corpus check); the `tshark` fixture is its Tshark
 object: tshark.table, tshark.fields, tshark.run, tshark.pcap,
-tshark.stage_file.
+tshark.stage_file, tshark.version.
+
+tshark loads plugins from the stage only (WIRESHARK_PLUGIN_DIR replaces
+the system plugin dir, HOME is an empty stage dir): the session fails when
+the loaded connmon.so is any other copy (test_wireshark_versions.py shows
+that a system-installed copy does not shadow it).  FT_BOOLEAN values read
+1/0 on every Wireshark version (tshark.fields normalises 4.4+'s True/False).
 """
 import shutil
 import sys
@@ -38,8 +44,9 @@ def tshark():
                     "(cmake -S . -B build && cmake --build build)")
     ts = connmon_tshark.make_stage(plugin_root, captures=PCAPS, prefix="connmon-test-")
     try:
-        if not ts.plugin_loaded():
-            pytest.fail("tshark did not load the connmon plugin from " + str(ts.stage))
+        problem = ts.plugin_problem()
+        if problem:
+            pytest.fail(problem)
         yield ts
     finally:
         shutil.rmtree(ts.stage, ignore_errors=True)
