@@ -4,23 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
+
+#define INITIAL_BUCKETS 1024
+
 struct conn {
-    struct conn *next;
+    cm_hnode node;          /* in conntrack.conns; first, so a node is its conn */
     cm_addr addr[2];        /* [0]: sender of the connection's first packet */
     uint16_t port[2];
-    uint32_t stream;
-    int64_t last_ns;
+    uint32_t stream;        /* the connection's tcp.stream */
+    int64_t last_ns;        /* time of its latest packet, for idle expiry */
     uint32_t base_seq[2];   /* Wireshark's per-direction base sequence number */
     bool base_set[2];
-    bool seen[2];
+    uint8_t seen_dirs;      /* directions seen, for cm_flow_tally_see */
     char label[2][CM_FLOW_LABEL_MAX]; /* formatted on first use */
 };
 
 struct conntrack {
     cm_engine *eng;
-    conn **buckets;
-    size_t nbuckets;        /* power of two */
-    size_t count;
+    cm_htab conns;          /* struct conn by conn_hash: both directions alike */
     uint32_t next_stream;
     int64_t max_idle_ns;
     conn_stats stats;
@@ -33,131 +35,127 @@ conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns)
         return NULL;
     ct->eng = eng;
     ct->max_idle_ns = max_idle_ns;
-    ct->nbuckets = 1024;
-    ct->buckets = calloc(ct->nbuckets, sizeof *ct->buckets);
-    if (!ct->buckets) {
+    if (!cm_htab_init(&ct->conns, INITIAL_BUCKETS)) {
         free(ct);
         return NULL;
     }
     return ct;
 }
 
+static void free_conn(cm_hnode *n, void *unused)
+{
+    free(n);
+}
+
 void conntrack_free(conntrack *ct)
 {
     if (!ct)
         return;
-    for (size_t i = 0; i < ct->nbuckets; i++) {
-        conn *c = ct->buckets[i];
-        while (c) {
-            conn *n = c->next;
-            free(c);
-            c = n;
-        }
-    }
-    free(ct->buckets);
+    cm_htab_each(&ct->conns, free_conn, NULL);
+    cm_htab_destroy(&ct->conns);
     free(ct);
 }
 
-static inline size_t addr_len(const cm_addr *a) { return a->family == 6 ? 16 : 4; }
+/* ---- lookup -------------------------------------------------------------- */
 
+/* One endpoint on 64 bits: the port above the address words, so that for
+ * IPv4 the mapping is one to one before the final mix. */
 static uint64_t endpoint_hash(const cm_addr *a, uint16_t port)
 {
-    uint64_t h = 1469598103934665603ull ^ a->family;
-    for (size_t i = 0; i < addr_len(a); i++)
-        h = (h ^ a->bytes[i]) * 1099511628211ull;
-    h = (h ^ port) * 1099511628211ull;
+    uint64_t h = (uint64_t)port << 32 | (uint64_t)a->family << 48;
+    size_t len = a->family == 6 ? 16 : 4;
+    for (size_t i = 0; i < len; i += 4) {
+        uint32_t word;
+        memcpy(&word, a->bytes + i, sizeof word);
+        h = (h ^ word) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
+    }
     return h;
 }
 
-/* Symmetric: both directions of a connection land in one bucket. */
-static size_t bucket_of(const conntrack *ct, const cm_packet *p)
+/* Symmetric (a sum of the two endpoints), so that both directions of a
+ * connection share one chain; mixed so that the low bits the table uses
+ * depend on every input bit. */
+static uint32_t conn_hash(const cm_packet *p)
 {
     uint64_t h = endpoint_hash(&p->src, p->sport) + endpoint_hash(&p->dst, p->dport);
-    h ^= h >> 29;
-    return (size_t)h & (ct->nbuckets - 1);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
-static inline bool ep_eq(const cm_addr *a, uint16_t pa, const cm_addr *b, uint16_t pb)
+static inline bool endpoint_is(const conn *c, int side, const cm_addr *a, uint16_t port)
 {
-    return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a)) == 0;
+    return c->port[side] == port && cm_addr_eq(&c->addr[side], a);
 }
 
-static void rehash(conntrack *ct)
+/* The connection of p's 4-tuple, and p's direction in it (0: the same as
+ * the connection's first packet). */
+static conn *conn_find(const conntrack *ct, uint32_t hash, const cm_packet *p, int *dir)
 {
-    size_t nb = ct->nbuckets * 2;
-    conn **nbk = calloc(nb, sizeof *nbk);
-    if (!nbk)
-        return;
-    conn **old = ct->buckets;
-    size_t oldn = ct->nbuckets;
-    ct->buckets = nbk;
-    ct->nbuckets = nb;
-    for (size_t i = 0; i < oldn; i++) {
-        for (conn *c = old[i], *n; c; c = n) {
-            n = c->next;
-            cm_packet key;
-            key.src = c->addr[0], key.sport = c->port[0];
-            key.dst = c->addr[1], key.dport = c->port[1];
-            size_t b = bucket_of(ct, &key);
-            c->next = nbk[b];
-            nbk[b] = c;
+    for (cm_hnode *n = cm_htab_first(&ct->conns, hash); n; n = cm_htab_next(n)) {
+        conn *c = (conn *)n;
+        if (endpoint_is(c, 0, &p->src, p->sport) && endpoint_is(c, 1, &p->dst, p->dport)) {
+            *dir = 0;
+            return c;
+        }
+        if (endpoint_is(c, 1, &p->src, p->sport) && endpoint_is(c, 0, &p->dst, p->dport)) {
+            *dir = 1;
+            return c;
         }
     }
-    free(old);
+    return NULL;
 }
 
-static void unlink_conn(conntrack *ct, conn **pp)
+/* ---- connections begin and end ------------------------------------------ */
+
+static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
 {
-    conn *c = *pp;
-    *pp = c->next;
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->addr[0] = p->src, c->port[0] = p->sport;
+    c->addr[1] = p->dst, c->port[1] = p->dport;
+    c->stream = ct->next_stream++;
+    c->node.hash = hash;
+    cm_htab_insert(&ct->conns, &c->node);
+    return c;
+}
+
+/* Forgets c here and in the engine. */
+static void conn_drop(conntrack *ct, conn *c)
+{
+    cm_htab_remove(&ct->conns, &c->node);
     cm_engine_forget_stream(ct->eng, c->stream);
     free(c);
-    ct->count--;
 }
 
-bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
+static inline bool idle_at(const conntrack *ct, const conn *c, int64_t now_ns)
 {
-    size_t b = bucket_of(ct, p);
-    conn **pp = &ct->buckets[b], *c = NULL;
-    int dir = 0;
-    for (; *pp; pp = &(*pp)->next) {
-        conn *x = *pp;
-        if (ep_eq(&p->src, p->sport, &x->addr[0], x->port[0]) &&
-            ep_eq(&p->dst, p->dport, &x->addr[1], x->port[1])) {
-            c = x, dir = 0;
-            break;
-        }
-        if (ep_eq(&p->src, p->sport, &x->addr[1], x->port[1]) &&
-            ep_eq(&p->dst, p->dport, &x->addr[0], x->port[0])) {
-            c = x, dir = 1;
-            break;
-        }
-    }
-    const uint16_t synack = p->flags & (CM_TH_SYN | CM_TH_ACK);
-    if (c) {
-        bool idle = ct->max_idle_ns > 0 && p->t_ns - c->last_ns > ct->max_idle_ns;
-        bool new_isn = synack == CM_TH_SYN && c->base_set[dir] && p->seq != c->base_seq[dir];
-        if (idle || new_isn) {
-            unlink_conn(ct, pp);
-            c = NULL;
-        } else if (synack == (CM_TH_SYN | CM_TH_ACK) && c->base_set[dir] &&
-                   p->seq != c->base_seq[dir]) {
-            c->base_seq[dir] = p->seq;
-        }
-    }
-    if (!c) {
-        c = calloc(1, sizeof *c);
-        if (!c)
-            return false;
-        c->addr[0] = p->src, c->port[0] = p->sport;
-        c->addr[1] = p->dst, c->port[1] = p->dport;
-        c->stream = ct->next_stream++;
-        c->next = ct->buckets[b];
-        ct->buckets[b] = c;
-        dir = 0;
-        if (++ct->count > ct->nbuckets)
-            rehash(ct);
-    }
+    return ct->max_idle_ns > 0 && now_ns - c->last_ns > ct->max_idle_ns;
+}
+
+static inline uint16_t syn_ack_bits(const cm_packet *p)
+{
+    return p->flags & (CM_TH_SYN | CM_TH_ACK);
+}
+
+/* A SYN (no ACK) whose ISN is not the one its direction started with: the
+ * port pair is reused by a new connection. */
+static bool starts_new_connection(const conn *c, int dir, const cm_packet *p)
+{
+    return syn_ack_bits(p) == CM_TH_SYN && c->base_set[dir] && p->seq != c->base_seq[dir];
+}
+
+/* Wireshark's base sequence numbers: a SYN-ACK with another ISN moves its
+ * direction's base; otherwise the first packet of a direction sets it (the
+ * SYN's seq, or seq - 1), and an ACK sets the other direction's if unset. */
+static void track_base_seq(conn *c, int dir, const cm_packet *p)
+{
+    if (syn_ack_bits(p) == (CM_TH_SYN | CM_TH_ACK) && c->base_set[dir] &&
+        p->seq != c->base_seq[dir])
+        c->base_seq[dir] = p->seq;
     if (!c->base_set[dir]) {
         c->base_seq[dir] = (p->flags & CM_TH_SYN) ? p->seq : p->seq - 1;
         c->base_set[dir] = true;
@@ -166,14 +164,31 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
         c->base_seq[!dir] = p->ack - 1;
         c->base_set[!dir] = true;
     }
-    if (!c->seen[dir]) {
-        c->seen[dir] = true;
-        ct->stats.flows++;
-        if (c->seen[!dir])
-            ct->stats.one_way_flows--;
-        else
-            ct->stats.one_way_flows++;
+}
+
+/* ---- the per-packet steps ------------------------------------------------ */
+
+bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
+{
+    uint32_t hash = conn_hash(p);
+    int dir = 0;
+    conn *c = conn_find(ct, hash, p, &dir);
+    if (c && idle_at(ct, c, p->t_ns)) {
+        ct->stats.expired_idle++;
+        conn_drop(ct, c);
+        c = NULL;
+    } else if (c && starts_new_connection(c, dir, p)) {
+        conn_drop(ct, c);
+        c = NULL;
     }
+    if (!c) {
+        c = conn_create(ct, hash, p);
+        if (!c)
+            return false;
+        dir = 0;
+    }
+    track_base_seq(c, dir, p);
+    cm_flow_tally_see(&ct->stats.tally, &c->seen_dirs, (unsigned)dir);
     c->last_ns = p->t_ns;
     p->stream = c->stream;
     *conn_out = c;
@@ -182,30 +197,38 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
 
 const char *conntrack_label(conn *c, const cm_packet *p)
 {
-    int dir = ep_eq(&p->src, p->sport, &c->addr[0], c->port[0]) ? 0 : 1;
+    int dir = endpoint_is(c, 0, &p->src, p->sport) ? 0 : 1;
     if (!c->label[dir][0])
         cm_format_flow(c->label[dir], sizeof c->label[dir], p);
     return c->label[dir];
+}
+
+typedef struct expiry {
+    conntrack *ct;
+    int64_t now_ns;
+} expiry;
+
+static void expire_if_idle(cm_hnode *n, void *arg)
+{
+    expiry *e = arg;
+    conn *c = (conn *)n;
+    if (idle_at(e->ct, c, e->now_ns)) {
+        e->ct->stats.expired_idle++;
+        conn_drop(e->ct, c);
+    }
 }
 
 void conntrack_expire(conntrack *ct, int64_t now_ns)
 {
     if (ct->max_idle_ns <= 0)
         return;
-    for (size_t i = 0; i < ct->nbuckets; i++) {
-        conn **pp = &ct->buckets[i];
-        while (*pp) {
-            if (now_ns - (*pp)->last_ns > ct->max_idle_ns)
-                unlink_conn(ct, pp);
-            else
-                pp = &(*pp)->next;
-        }
-    }
+    expiry e = {ct, now_ns};
+    cm_htab_each(&ct->conns, expire_if_idle, &e);
 }
 
 size_t conntrack_count(const conntrack *ct)
 {
-    return ct->count;
+    return ct->conns.count;
 }
 
 conn_stats conntrack_stats(const conntrack *ct)

@@ -15,22 +15,25 @@
 #include <stdint.h>
 
 #include "connmon.h"
+#include "flowtally.h"
 
 typedef struct conntrack conntrack;
+typedef struct conn conn;
 
 typedef struct conn_stats {
-    uint64_t flows;             /* directions seen */
-    uint64_t one_way_flows;     /* connections whose other direction was never seen */
+    cm_flow_tally tally;   /* flows and one-way connections, over every
+                              connection seen so far (expired ones included) */
+    uint64_t expired_idle; /* connections dropped after max_idle_ns without
+                              a packet */
 } conn_stats;
 
 /* max_idle_ns <= 0: never expire.  The engine loses a connection's state
- * when it expires. */
+ * when it expires.  Returns NULL when out of memory. */
 conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns);
 void conntrack_free(conntrack *ct);
 
 /* Sets pkt->stream and *conn_out (the connection, for conntrack_label).
  * Returns false when out of memory. */
-typedef struct conn conn;
 bool conntrack_assign(conntrack *ct, cm_packet *pkt, conn **conn_out);
 
 /* The "src:sport+dst:dport" label of pkt's direction, formatted once per
@@ -40,9 +43,9 @@ const char *conntrack_label(conn *c, const cm_packet *pkt);
 /* Drops connections idle at time now. */
 void conntrack_expire(conntrack *ct, int64_t now_ns);
 
+/* Connections currently held. */
 size_t conntrack_count(const conntrack *ct);
 
-/* Flow counts, over every connection seen so far (expired ones included). */
 conn_stats conntrack_stats(const conntrack *ct);
 
 #endif

@@ -13,7 +13,19 @@
 #ifndef DLT_IPV6
 #define DLT_IPV6 229
 #endif
+/* Raw IP has three numbers: DLT_RAW is 12 in most libpcaps, LINKTYPE_RAW
+ * (101) is what capture files carry, and 14 is DLT_RAW as OpenBSD numbers
+ * it, still found in captures made there (Wireshark reads it as raw IP). */
 #define LINKTYPE_RAW 101
+#define DLT_RAW_OPENBSD 14
+
+/* DLT_NULL / DLT_LOOP start with the sender's address family, which is
+ * AF_INET (2) everywhere but AF_INET6 only per OS. */
+#define LOOP_AF_INET 2
+#define LOOP_AF_INET6_LINUX 10
+#define LOOP_AF_INET6_BSD 24     /* NetBSD, OpenBSD, BSD/OS */
+#define LOOP_AF_INET6_FREEBSD 28 /* FreeBSD, DragonFly BSD */
+#define LOOP_AF_INET6_DARWIN 30  /* macOS, iOS */
 
 #define MAX_TUNNEL_DEPTH 4
 
@@ -24,7 +36,7 @@ int linktype_supported(int dlt)
 {
     switch (dlt) {
     case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW:
-    case LINKTYPE_RAW: case 14: case DLT_IPV4: case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
+    case LINKTYPE_RAW: case DLT_RAW_OPENBSD: case DLT_IPV4: case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
         return 1;
     default:
         return 0;
@@ -37,7 +49,7 @@ const char *linktype_name(int dlt)
     case DLT_EN10MB: return "Ethernet";
     case DLT_LINUX_SLL: return "Linux cooked v1";
     case DLT_LINUX_SLL2: return "Linux cooked v2";
-    case DLT_RAW: case LINKTYPE_RAW: case 14: return "raw IP";
+    case DLT_RAW: case LINKTYPE_RAW: case DLT_RAW_OPENBSD: return "raw IP";
     case DLT_IPV4: return "raw IPv4";
     case DLT_IPV6: return "raw IPv6";
     case DLT_NULL: return "BSD loopback";
@@ -194,6 +206,29 @@ static frame_kind decode_ethertype(uint16_t type, const uint8_t *p, size_t cap, 
     }
 }
 
+/* BSD loopback: a 4-byte address family, then IP.  DLT_LOOP's is in
+ * network byte order; DLT_NULL's in the capturing host's, either one (a
+ * family fits in the low byte, so a zero first byte means big-endian). */
+static frame_kind decode_loopback(int dlt, const uint8_t *d, size_t cap, size_t wire,
+                                  cm_packet *pkt)
+{
+    if (cap < 4)
+        return FRAME_NOT_TCP;
+    uint32_t af = dlt == DLT_LOOP || d[0] == 0
+                      ? (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | d[2] << 8 | d[3]
+                      : (uint32_t)d[3] << 24 | (uint32_t)d[2] << 16 | d[1] << 8 | d[0];
+    switch (af) {
+    case LOOP_AF_INET:
+    case LOOP_AF_INET6_LINUX:
+    case LOOP_AF_INET6_BSD:
+    case LOOP_AF_INET6_FREEBSD:
+    case LOOP_AF_INET6_DARWIN:
+        return decode_ip(d + 4, cap - 4, wire - 4, pkt, 0);
+    default:
+        return FRAME_NOT_TCP;
+    }
+}
+
 frame_kind decode_frame(int dlt, const uint8_t *d, size_t cap, size_t wire, cm_packet *pkt)
 {
     if (wire < cap)
@@ -213,22 +248,13 @@ frame_kind decode_frame(int dlt, const uint8_t *d, size_t cap, size_t wire, cm_p
         return decode_ethertype(be16(d), d + 20, cap - 20, wire - 20, pkt);
     case DLT_RAW:
     case LINKTYPE_RAW:
-    case 14:
+    case DLT_RAW_OPENBSD:
     case DLT_IPV4:
     case DLT_IPV6:
         return decode_ip(d, cap, wire, pkt, 0);
     case DLT_NULL:
-    case DLT_LOOP: {
-        if (cap < 4)
-            return FRAME_NOT_TCP;
-        /* DLT_NULL: host byte order of the capturing machine, either one */
-        uint32_t af = dlt == DLT_LOOP || d[0] == 0
-                          ? (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | d[2] << 8 | d[3]
-                          : (uint32_t)d[3] << 24 | (uint32_t)d[2] << 16 | d[1] << 8 | d[0];
-        if (af == 2 || af == 10 || af == 24 || af == 28 || af == 30)
-            return decode_ip(d + 4, cap - 4, wire - 4, pkt, 0);
-        return FRAME_NOT_TCP;
-    }
+    case DLT_LOOP:
+        return decode_loopback(dlt, d, cap, wire, pkt);
     default:
         return FRAME_BAD_LINK;
     }

@@ -27,6 +27,9 @@
 #define DEFAULT_FLOW_MAX_IDLE_NS INT64_C(300000000000) /* 300 s */
 #define LIVE_SNAPLEN 256  /* headers are enough: link + IP + ext + TCP options */
 #define LIVE_FILTER "tcp or (vlan and tcp)"
+#define SWEEP_INTERVAL_NS INT64_C(1000000000) /* idle connections: looked for once a second */
+#define FILE_BATCH 4096   /* frames per pcap_dispatch on a file, between checks */
+#define MAX_LOCAL_ADDRS 64
 
 typedef struct options {
     const char *iface, *file, *filter;
@@ -35,12 +38,16 @@ typedef struct options {
     int64_t sum_interval_ns;   /* --sumInt, 0: only at the end */
     int64_t flow_max_idle_ns;  /* --flowMaxIdle, 0: never */
     cm_config cfg;
-    out_format format;
+    out_format format;         /* from json and machine */
+    bool json, machine;        /* --json, -m */
     bool quick, quiet, verbose, show_local;
 } options;
 
 typedef struct counters {
-    uint64_t frames, tcp, no_ts, not_tcp;
+    uint64_t frames;   /* every frame read (numbered as Wireshark does) */
+    uint64_t tcp;      /* TCP packets analysed */
+    uint64_t no_ts;    /* of those, without a timestamp option */
+    uint64_t not_tcp;  /* frames without an analysable TCP header */
 } counters;
 
 typedef struct run_state {
@@ -51,9 +58,11 @@ typedef struct run_state {
     conntrack *ct;
     counters n;
     bool live, stop;
-    int64_t first_ns, next_summary_ns, next_sweep_ns;
-    struct timespec wall_start;
-    cm_addr local[64];         /* the interface's own addresses (-l) */
+    int64_t first_ns;          /* capture time of the first frame (-s on files) */
+    int64_t next_summary_ns;   /* --sumInt: capture time of the next summary */
+    int64_t next_sweep_ns;     /* capture time of the next idle sweep */
+    struct timespec wall_start; /* -s when live */
+    cm_addr local[MAX_LOCAL_ADDRS]; /* the interface's own addresses (-l) */
     int nlocal;
 } run_state;
 
@@ -135,155 +144,205 @@ static uint64_t count_arg(const char *flag, const char *text)
     return v;
 }
 
-static void parse_options(int argc, char **argv, options *o)
+static void set_defaults(options *o)
 {
-    enum { OPT_SUMINT = 256, OPT_RTDMAXAGE, OPT_FLOWMAXIDLE, OPT_JSON, OPT_TSPA };
-    static const struct option longopts[] = {
-        {"interface", required_argument, 0, 'i'}, {"read", required_argument, 0, 'r'},
-        {"filter", required_argument, 0, 'f'},    {"count", required_argument, 0, 'c'},
-        {"seconds", required_argument, 0, 's'},   {"machine", no_argument, 0, 'm'},
-        {"quick", no_argument, 0, 'Q'},           {"quiet", no_argument, 0, 'q'},
-        {"verbose", no_argument, 0, 'v'},         {"showLocal", no_argument, 0, 'l'},
-        {"help", no_argument, 0, 'h'},            {"sumInt", required_argument, 0, OPT_SUMINT},
-        {"rtdMaxAge", required_argument, 0, OPT_RTDMAXAGE},
-        {"flowMaxIdle", required_argument, 0, OPT_FLOWMAXIDLE},
-        {"json", no_argument, 0, OPT_JSON},
-        {"ts-pure-acks", required_argument, 0, OPT_TSPA},
-        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     cm_config_default(&o->cfg);
     o->flow_max_idle_ns = DEFAULT_FLOW_MAX_IDLE_NS;
-    o->format = OUT_HUMAN;
-    bool json = false, machine = false;
+}
+
+enum { OPT_SUMINT = 256, OPT_RTDMAXAGE, OPT_FLOWMAXIDLE, OPT_JSON, OPT_TSPA };
+
+static const struct option long_options[] = {
+    {"interface", required_argument, 0, 'i'}, {"read", required_argument, 0, 'r'},
+    {"filter", required_argument, 0, 'f'},    {"count", required_argument, 0, 'c'},
+    {"seconds", required_argument, 0, 's'},   {"machine", no_argument, 0, 'm'},
+    {"quick", no_argument, 0, 'Q'},           {"quiet", no_argument, 0, 'q'},
+    {"verbose", no_argument, 0, 'v'},         {"showLocal", no_argument, 0, 'l'},
+    {"help", no_argument, 0, 'h'},            {"sumInt", required_argument, 0, OPT_SUMINT},
+    {"rtdMaxAge", required_argument, 0, OPT_RTDMAXAGE},
+    {"flowMaxIdle", required_argument, 0, OPT_FLOWMAXIDLE},
+    {"json", no_argument, 0, OPT_JSON},
+    {"ts-pure-acks", required_argument, 0, OPT_TSPA},
+    {0, 0, 0, 0}};
+#define SHORT_OPTIONS ":i:r:f:c:s:mQqvlh"
+
+/* One option from getopt_long; `given` is how it was written, for errors. */
+static void take_option(options *o, int c, const char *arg, const char *given)
+{
+    switch (c) {
+    case 'i': o->iface = arg; break;
+    case 'r': o->file = arg; break;
+    case 'f': o->filter = arg; break;
+    case 'c': o->max_packets = count_arg("-c", arg); break;
+    case 's': o->max_ns = seconds_arg("-s", arg, false); break;
+    case 'm': o->machine = true; break;
+    case 'Q': o->quick = true; break;
+    case 'q': o->quiet = true; break;
+    case 'v': o->verbose = true; break;
+    case 'l': o->show_local = true; break;
+    case 'h': usage(stdout); exit(0);
+    case OPT_SUMINT: o->sum_interval_ns = seconds_arg("--sumInt", arg, false); break;
+    case OPT_RTDMAXAGE: o->cfg.rtd_max_age_ns = seconds_arg("--rtdMaxAge", arg, true); break;
+    case OPT_FLOWMAXIDLE: o->flow_max_idle_ns = seconds_arg("--flowMaxIdle", arg, true); break;
+    case OPT_JSON: o->json = true; break;
+    case OPT_TSPA:
+        if (!cm_parse_ts_pure_acks(arg, &o->cfg.ts_pure_acks))
+            die(2, "--ts-pure-acks: \"%s\" is not one of clocked, all, none", arg);
+        break;
+    case ':':
+        die(2, "%s needs a value (see connmon -h)", given);
+    default:
+        die(2, "unknown option %s (see connmon -h)", given);
+    }
+}
+
+/* What the options say together. */
+static void check_options(options *o)
+{
+    if (!o->iface == !o->file)
+        die(2, "give exactly one of -i IFACE or -r FILE (see connmon -h)");
+    if (o->json && o->machine)
+        die(2, "--json and -m are two output formats: pick one");
+    o->format = o->json ? OUT_JSON : o->machine ? OUT_MACHINE : OUT_HUMAN;
+}
+
+static void parse_options(int argc, char **argv, options *o)
+{
+    set_defaults(o);
     if (argc < 2) {
         usage(stderr);
         exit(2);
     }
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:r:f:c:s:mQqvlh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'i': o->iface = optarg; break;
-        case 'r': o->file = optarg; break;
-        case 'f': o->filter = optarg; break;
-        case 'c': o->max_packets = count_arg("-c", optarg); break;
-        case 's': o->max_ns = seconds_arg("-s", optarg, false); break;
-        case 'm': machine = true; break;
-        case 'Q': o->quick = true; break;
-        case 'q': o->quiet = true; break;
-        case 'v': o->verbose = true; break;
-        case 'l': o->show_local = true; break;
-        case 'h': usage(stdout); exit(0);
-        case OPT_SUMINT: o->sum_interval_ns = seconds_arg("--sumInt", optarg, false); break;
-        case OPT_RTDMAXAGE: o->cfg.rtd_max_age_ns = seconds_arg("--rtdMaxAge", optarg, true); break;
-        case OPT_FLOWMAXIDLE:
-            o->flow_max_idle_ns = seconds_arg("--flowMaxIdle", optarg, true);
-            break;
-        case OPT_JSON: json = true; break;
-        case OPT_TSPA:
-            if (!cm_parse_ts_pure_acks(optarg, &o->cfg.ts_pure_acks))
-                die(2, "--ts-pure-acks: \"%s\" is not one of clocked, all, none", optarg);
-            break;
-        case ':':
-            die(2, "%s needs a value (see connmon -h)", argv[optind - 1]);
-        default:
-            die(2, "unknown option %s (see connmon -h)", argv[optind - 1]);
-        }
-    }
+    while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) != -1)
+        take_option(o, c, optarg, argv[optind - 1]);
     if (optind < argc)
         die(2, "unexpected argument \"%s\" (see connmon -h)", argv[optind]);
-    if (!o->iface == !o->file)
-        die(2, "give exactly one of -i IFACE or -r FILE (see connmon -h)");
-    if (json && machine)
-        die(2, "--json and -m are two output formats: pick one");
-    o->format = json ? OUT_JSON : machine ? OUT_MACHINE : OUT_HUMAN;
+    check_options(o);
 }
 
-static void print_summary(run_state *st, const char *when)
+/* ---- summaries ------------------------------------------------------------ */
+
+/* Two lines on stderr: what was seen (the original's line), then what was
+ * forgotten or could not be done, counted rather than hidden. */
+static void print_summary(const run_state *st)
 {
     if (st->opt->quiet)
         return;
     conn_stats cs = conntrack_stats(st->ct);
+    cm_engine_counters ec;
+    cm_engine_get_counters(st->eng, &ec);
     fprintf(stderr,
-            "%s%" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64 " no TS opt, %" PRIu64
+            "%" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64 " no TS opt, %" PRIu64
             " uni-directional, %" PRIu64 " not TCP\n",
-            when, cs.flows, st->n.tcp, st->n.no_ts, cs.one_way_flows, st->n.not_tcp);
+            cs.tally.flows, st->n.tcp, st->n.no_ts, cs.tally.one_way, st->n.not_tcp);
+    fprintf(stderr,
+            "%" PRIu64 " expired idle, %" PRIu64 " streams forgotten, %" PRIu64
+            " RTD starts expired, %" PRIu64 " alloc failures\n",
+            cs.expired_idle, ec.streams_forgotten, ec.entries_expired, ec.alloc_failures);
 }
+
+/* --sumInt: one summary per interval of capture time that ended before t. */
+static void print_due_summaries(run_state *st, int64_t t)
+{
+    int64_t every = st->opt->sum_interval_ns;
+    if (!every)
+        return;
+    if (st->next_summary_ns == 0)
+        st->next_summary_ns = t + every;
+    while (t >= st->next_summary_ns) {
+        print_summary(st);
+        st->next_summary_ns += every;
+    }
+}
+
+/* ---- per packet ----------------------------------------------------------- */
 
 static bool is_local(const run_state *st, const cm_addr *a)
 {
     for (int i = 0; i < st->nlocal; i++)
-        if (st->local[i].family == a->family &&
-            memcmp(st->local[i].bytes, a->bytes, a->family == 6 ? 16 : 4) == 0)
+        if (cm_addr_eq(&st->local[i], a))
             return true;
     return false;
 }
 
-static int64_t wall_elapsed_ns(const run_state *st)
+static void stop(run_state *st)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - st->wall_start.tv_sec) * 1000000000 +
-           (now.tv_nsec - st->wall_start.tv_nsec);
+    st->stop = true;
+    pcap_breakloop(st->pcap);
+}
+
+/* -s on a file: capture time since the first frame. */
+static bool past_time_limit(const run_state *st, int64_t t)
+{
+    return st->opt->max_ns && !st->live && t - st->first_ns >= st->opt->max_ns;
+}
+
+/* Sweeps idle connections now and then; values do not depend on when. */
+static void sweep_idle_connections(run_state *st, int64_t t)
+{
+    if (st->opt->flow_max_idle_ns && t >= st->next_sweep_ns) {
+        conntrack_expire(st->ct, t);
+        st->next_sweep_ns = t + SWEEP_INTERVAL_NS;
+    }
+}
+
+/* JSON keeps every packet.  The lines keep the original's selection, and
+ * without -l leave out packets this host sent: their delays are the
+ * host's own reaction time. */
+static bool wants_line(const run_state *st, const cm_packet *pkt, const cm_result *r)
+{
+    const options *o = st->opt;
+    if (o->format == OUT_JSON)
+        return true;
+    return output_selects(r, o->quick) && (o->show_local || !is_local(st, &pkt->src));
+}
+
+/* Connection number, analysis, counts and the line of one TCP packet. */
+static void analyse_packet(run_state *st, cm_packet *pkt)
+{
+    cm_result r;
+    conn *c;
+    if (!conntrack_assign(st->ct, pkt, &c) || !cm_engine_analyse(st->eng, pkt, &r))
+        die(1, "out of memory");
+    st->n.tcp++;
+    if (!pkt->has_ts)
+        st->n.no_ts++;
+    if (wants_line(st, pkt, &r))
+        output_line(stdout, st->opt->format, pkt, &r, conntrack_label(c, pkt));
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     run_state *st = (run_state *)user;
-    const options *o = st->opt;
-    int64_t t = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec; /* nano precision */
-
+    /* opened with nanosecond precision: tv_usec holds nanoseconds */
+    int64_t t = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
     if (st->n.frames == 0)
         st->first_ns = t;
-    if (o->max_ns && !st->live && t - st->first_ns >= o->max_ns) {
-        st->stop = true;
-        pcap_breakloop(st->pcap);
+    if (past_time_limit(st, t)) {
+        stop(st);
         return;
     }
     st->n.frames++;
-
-    if (o->sum_interval_ns) {
-        if (st->next_summary_ns == 0)
-            st->next_summary_ns = t + o->sum_interval_ns;
-        while (t >= st->next_summary_ns) {
-            print_summary(st, "");
-            st->next_summary_ns += o->sum_interval_ns;
-        }
-    }
-    /* Sweep idle connections now and then; values do not depend on when. */
-    if (o->flow_max_idle_ns && t >= st->next_sweep_ns) {
-        conntrack_expire(st->ct, t);
-        st->next_sweep_ns = t + INT64_C(1000000000);
-    }
+    print_due_summaries(st, t);
+    sweep_idle_connections(st, t);
 
     cm_packet pkt;
     memset(&pkt, 0, sizeof pkt);
-    if (decode_frame(st->dlt, bytes, h->caplen, h->len, &pkt) != FRAME_TCP) {
-        st->n.not_tcp++;
-    } else {
+    if (decode_frame(st->dlt, bytes, h->caplen, h->len, &pkt) == FRAME_TCP) {
         pkt.t_ns = t;
         pkt.frame = (uint32_t)st->n.frames;
-        cm_result r;
-        conn *c;
-        if (!conntrack_assign(st->ct, &pkt, &c) || !cm_engine_analyse(st->eng, &pkt, &r))
-            die(1, "out of memory");
-        st->n.tcp++;
-        if (!pkt.has_ts)
-            st->n.no_ts++;
-        bool print = o->format == OUT_JSON || output_selects(&r, o->quick);
-        /* Without -l, lines for packets this host sent are left out: their
-         * delays are the host's own reaction time.  JSON keeps every packet. */
-        if (print && o->format != OUT_JSON && st->nlocal && !o->show_local &&
-            is_local(st, &pkt.src))
-            print = false;
-        if (print)
-            output_line(stdout, o->format, &pkt, &r, conntrack_label(c, &pkt));
+        analyse_packet(st, &pkt);
+    } else {
+        st->n.not_tcp++;
     }
-    if (o->max_packets && st->n.frames >= o->max_packets) {
-        st->stop = true;
-        pcap_breakloop(st->pcap);
-    }
+    if (st->opt->max_packets && st->n.frames >= st->opt->max_packets)
+        stop(st);
 }
+
+/* ---- capture setup and loop ------------------------------------------------ */
 
 static void collect_local_addresses(run_state *st, const char *iface)
 {
@@ -294,7 +353,7 @@ static void collect_local_addresses(run_state *st, const char *iface)
     for (pcap_if_t *d = all; d; d = d->next) {
         if (strcmp(d->name, iface) != 0)
             continue;
-        for (pcap_addr_t *a = d->addresses; a && st->nlocal < 64; a = a->next) {
+        for (pcap_addr_t *a = d->addresses; a && st->nlocal < MAX_LOCAL_ADDRS; a = a->next) {
             if (!a->addr)
                 continue;
             cm_addr *la = &st->local[st->nlocal];
@@ -356,6 +415,89 @@ static void set_filter(pcap_t *p, const options *o, bool live)
     pcap_freecode(&prog);
 }
 
+/* Opens the interface or file, checks its link type, sets the filter. */
+static void open_capture(run_state *st, const options *o)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    if (st->live) {
+        st->pcap = open_live(o);
+        collect_local_addresses(st, o->iface);
+        setvbuf(stdout, NULL, _IOLBF, 0); /* prompt output when live */
+    } else {
+        st->pcap = pcap_open_offline_with_tstamp_precision(o->file, PCAP_TSTAMP_PRECISION_NANO, err);
+        if (!st->pcap)
+            die(1, "cannot read %s: %s", o->file, err);
+        static char outbuf[1 << 16];
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    }
+    st->dlt = pcap_datalink(st->pcap);
+    const char *source = st->live ? o->iface : o->file;
+    if (!linktype_supported(st->dlt)) {
+        const char *name = pcap_datalink_val_to_name(st->dlt);
+        die(1, "%s: link type %s (%d) is not supported", source, name ? name : "?", st->dlt);
+    }
+    set_filter(st->pcap, o, st->live);
+    if (o->verbose)
+        fprintf(stderr, "connmon: %s, link type %s, rtd max age %.9g s, pure ACKs %s\n", source,
+                linktype_name(st->dlt), o->cfg.rtd_max_age_ns / 1e9,
+                cm_ts_pure_acks_name(o->cfg.ts_pure_acks));
+}
+
+static void catch_signals(pcap_t *pcap)
+{
+    signal_pcap = pcap;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int64_t wall_elapsed_ns(const run_state *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - st->wall_start.tv_sec) * 1000000000 +
+           (now.tv_nsec - st->wall_start.tv_nsec);
+}
+
+/* Reads packets until the end of the file, a limit, a signal or an error;
+ * returns the exit status (0, or 1 / 3 after a capture / file error). */
+static int capture_loop(run_state *st)
+{
+    const options *o = st->opt;
+    char err[PCAP_ERRBUF_SIZE] = "";
+    int fd = -1;
+    if (st->live && pcap_setnonblock(st->pcap, 1, err) == 0)
+        fd = pcap_get_selectable_fd(st->pcap);
+    clock_gettime(CLOCK_MONOTONIC, &st->wall_start);
+    while (!st->stop && !got_signal) {
+        if (fd >= 0) {
+            /* wake up at least every 100 ms for -s and signals */
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+                die(1, "poll: %s", strerror(errno));
+        }
+        int rc = pcap_dispatch(st->pcap, st->live ? -1 : FILE_BATCH, on_packet, (u_char *)st);
+        if (rc == PCAP_ERROR) {
+            fflush(stdout);
+            fprintf(stderr, "connmon: %s: %s (stopped after %" PRIu64 " packets)\n",
+                    st->live ? o->iface : o->file, pcap_geterr(st->pcap), st->n.frames);
+            return st->live ? 1 : 3;
+        }
+        if (rc == 0 && !st->live)
+            break; /* end of file */
+        if (rc == 0 && st->live && fd < 0 && o->max_ns == 0)
+            continue;
+        if (ferror(stdout))
+            break; /* reader went away */
+        if (st->live && o->max_ns && wall_elapsed_ns(st) >= o->max_ns)
+            break;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -365,72 +507,16 @@ int main(int argc, char **argv)
     memset(&st, 0, sizeof st);
     st.opt = &o;
     st.live = o.iface != NULL;
-    char err[PCAP_ERRBUF_SIZE] = "";
-    if (st.live) {
-        st.pcap = open_live(&o);
-        collect_local_addresses(&st, o.iface);
-        setvbuf(stdout, NULL, _IOLBF, 0); /* prompt output when live */
-    } else {
-        st.pcap = pcap_open_offline_with_tstamp_precision(o.file, PCAP_TSTAMP_PRECISION_NANO, err);
-        if (!st.pcap)
-            die(1, "cannot read %s: %s", o.file, err);
-        static char outbuf[1 << 16];
-        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    }
-    st.dlt = pcap_datalink(st.pcap);
-    if (!linktype_supported(st.dlt))
-        die(1, "%s: link type %s (%d) is not supported", st.live ? o.iface : o.file,
-            pcap_datalink_val_to_name(st.dlt) ? pcap_datalink_val_to_name(st.dlt) : "?", st.dlt);
-    set_filter(st.pcap, &o, st.live);
-    if (o.verbose)
-        fprintf(stderr, "connmon: %s, link type %s, rtd max age %.9g s, pure ACKs %s\n",
-                st.live ? o.iface : o.file, linktype_name(st.dlt), o.cfg.rtd_max_age_ns / 1e9,
-                cm_ts_pure_acks_name(o.cfg.ts_pure_acks));
-
+    open_capture(&st, &o);
     st.eng = cm_engine_new(&o.cfg);
     st.ct = st.eng ? conntrack_new(st.eng, o.flow_max_idle_ns) : NULL;
     if (!st.ct)
         die(1, "out of memory");
+    catch_signals(st.pcap);
 
-    signal_pcap = st.pcap;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    clock_gettime(CLOCK_MONOTONIC, &st.wall_start);
-    int status = 0;
-    int fd = -1;
-    if (st.live && pcap_setnonblock(st.pcap, 1, err) == 0)
-        fd = pcap_get_selectable_fd(st.pcap);
-    while (!st.stop && !got_signal) {
-        if (fd >= 0) {
-            /* wake up at least every 100 ms for -s and signals */
-            struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
-                die(1, "poll: %s", strerror(errno));
-        }
-        int rc = pcap_dispatch(st.pcap, st.live ? -1 : 4096, on_packet, (u_char *)&st);
-        if (rc == PCAP_ERROR) {
-            fflush(stdout);
-            fprintf(stderr, "connmon: %s: %s (stopped after %" PRIu64 " packets)\n",
-                    st.live ? o.iface : o.file, pcap_geterr(st.pcap), st.n.frames);
-            status = st.live ? 1 : 3;
-            break;
-        }
-        if (rc == 0 && !st.live)
-            break; /* end of file */
-        if (rc == 0 && st.live && fd < 0 && o.max_ns == 0)
-            continue;
-        if (ferror(stdout))
-            break; /* reader went away */
-        if (st.live && o.max_ns && wall_elapsed_ns(&st) >= o.max_ns)
-            break;
-    }
+    int status = capture_loop(&st);
     fflush(stdout);
-    print_summary(&st, "");
+    print_summary(&st);
     conntrack_free(st.ct);
     cm_engine_free(st.eng);
     pcap_close(st.pcap);
