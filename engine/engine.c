@@ -19,10 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One direction of a connection: the SPEC's per-flow state. */
+/* Pending round-trip starts of one flow.  Allocated when the flow first
+ * records one and freed when both queues are empty again, so that idle,
+ * closed and answered connections (most of them, on a busy link) hold none. */
+typedef struct cm_queues {
+    cm_pending ts;          /* TS entries: TSval -> first eligible sighting */
+    cm_pending seq;         /* seq entries: segment end -> data segment */
+} cm_queues;
+
+/* One direction of a connection: the SPEC's per-flow state, compact. */
 typedef struct cm_flow {
-    cm_pending ts_q;        /* TS entries: TSval -> first eligible sighting */
-    cm_pending seq_q;       /* seq entries: segment end -> data segment */
+    cm_queues *q;           /* NULL while nothing is pending */
     uint64_t flowbytes;     /* connmon.flowbytes */
     int64_t  ack_orig_t;    /* ack_orig: where the ACK number last changed */
     int64_t  minrtd_ns;     /* connmon.minrtd */
@@ -36,13 +43,13 @@ typedef struct cm_flow {
     uint32_t ack_high;      /* highest ACK number sent (serial) */
     uint32_t ts_floor;      /* TSvals at or before it are never recorded */
     uint16_t prev_window;   /* raw window field of the previous packet */
-    bool seen;              /* high_end, prev_* and ack_orig are valid */
-    bool ack_high_set;
-    bool ts_seen;           /* a TS-bearing packet was seen (floor decided) */
-    bool ts_floor_set;
-    bool prev_keepalive;    /* the previous packet was a keepalive */
-    bool minrtd_set;
-    bool half_set;
+    bool seen : 1;          /* high_end, prev_* and ack_orig are valid */
+    bool ack_high_set : 1;
+    bool ts_seen : 1;       /* a TS-bearing packet was seen (floor decided) */
+    bool ts_floor_set : 1;
+    bool prev_keepalive : 1; /* the previous packet was a keepalive */
+    bool minrtd_set : 1;
+    bool half_set : 1;
 } cm_flow;
 
 /* One connection (tcp.stream). */
@@ -102,12 +109,20 @@ cm_engine *cm_engine_new(const cm_config *cfg)
     return eng;
 }
 
+static void queues_free(cm_flow *f)
+{
+    if (!f->q)
+        return;
+    cm_pending_free(&f->q->ts);
+    cm_pending_free(&f->q->seq);
+    free(f->q);
+    f->q = NULL;
+}
+
 static void conn_free(cm_conn *c)
 {
-    for (int d = 0; d < 2; d++) {
-        cm_pending_free(&c->flow[d].ts_q);
-        cm_pending_free(&c->flow[d].seq_q);
-    }
+    queues_free(&c->flow[0]);
+    queues_free(&c->flow[1]);
     free(c);
 }
 
@@ -172,8 +187,25 @@ void cm_engine_forget_stream(cm_engine *eng, uint32_t stream)
     eng->counters.streams_forgotten++;
 }
 
-/* Records a pending entry; a failed allocation is counted (the SPEC's
- * results for this flow may then miss a sample). */
+/* The flow's queues, allocated on first use; NULL (counted) when out of
+ * memory: the SPEC's results for this flow may then miss a sample. */
+static cm_queues *queues_get(cm_engine *eng, cm_flow *f)
+{
+    if (!f->q) {
+        f->q = calloc(1, sizeof *f->q);
+        if (!f->q)
+            eng->counters.alloc_failures++;
+    }
+    return f->q;
+}
+
+static void queues_release_if_empty(cm_flow *f)
+{
+    if (f->q && f->q->ts.count == 0 && f->q->seq.count == 0)
+        queues_free(f);
+}
+
+/* Records a pending entry; a failed allocation is counted. */
 static cm_entry *record_entry(cm_engine *eng, cm_pending *q, uint32_t key)
 {
     cm_entry *e = cm_pending_push(q, key);
@@ -286,9 +318,9 @@ static void ts_rule_match(cm_engine *eng, const packet_view *v, cm_result *res)
 {
     const cm_packet *p = v->p;
     cm_flow *R = v->R;
-    if (!v->ack)
+    if (!v->ack || !R->q)
         return;
-    cm_entry *e = cm_pending_find(&R->ts_q, p->tsecr, v->min_t);
+    cm_entry *e = cm_pending_find(&R->q->ts, p->tsecr, v->min_t);
     if (!e)
         return;
     bool ok = p->t_ns >= e->t_ns;
@@ -303,7 +335,7 @@ static void ts_rule_match(cm_engine *eng, const packet_view *v, cm_result *res)
         res->tsrtd_pureack = e->pureack;
     }
     e->removed = true;
-    trim(eng, &R->ts_q, v->min_t);
+    trim(eng, &R->q->ts, v->min_t);
 }
 
 /* TS rule 2, then record: the first eligible packet carrying a TSval newer
@@ -326,9 +358,11 @@ static bool ts_rule_record(cm_engine *eng, const packet_view *v)
     if (F->ts_floor_set && !cm_serial_gt(p->tsval, F->ts_floor))
         return false;
     bool recorded = false;
-    trim(eng, &F->ts_q, v->min_t);
-    if (!cm_pending_find(&F->ts_q, p->tsval, v->min_t)) {
-        cm_entry *e = record_entry(eng, &F->ts_q, p->tsval);
+    cm_queues *q = queues_get(eng, F);
+    if (q)
+        trim(eng, &q->ts, v->min_t);
+    if (q && !cm_pending_find(&q->ts, p->tsval, v->min_t)) {
+        cm_entry *e = record_entry(eng, &q->ts, p->tsval);
         if (e) {
             e->t_ns = p->t_ns;
             e->frame = p->frame;
@@ -347,9 +381,9 @@ static bool ts_rule_record(cm_engine *eng, const packet_view *v)
  * for P's data (an entry P itself just recorded is not one). */
 static void ts_rule_data_takes_over(const packet_view *v, bool recorded)
 {
-    if (v->pure_ack || recorded)
+    if (v->pure_ack || recorded || !v->F->q)
         return;
-    cm_entry *e = cm_pending_find(&v->F->ts_q, v->p->tsval, v->min_t);
+    cm_entry *e = cm_pending_find(&v->F->q->ts, v->p->tsval, v->min_t);
     if (e && e->pureack) {
         e->pureack = false;
         e->seq = v->p->seq;
@@ -361,7 +395,9 @@ static void ts_rule_data_takes_over(const packet_view *v, bool recorded)
  * whose data it overlaps: their echo may answer either copy. */
 static void ts_rule_karn(const packet_view *v)
 {
-    cm_pending *q = &v->F->ts_q;
+    if (!v->F->q)
+        return;
+    cm_pending *q = &v->F->q->ts;
     for (uint32_t i = 0; i < q->count; i++) {
         cm_entry *e = cm_pending_at(q, i);
         if (!e->removed && e->frame != v->p->frame &&
@@ -393,15 +429,15 @@ static bool ack_advances(const packet_view *v)
 static void seq_rule_match(const packet_view *v, cm_result *res)
 {
     const cm_packet *p = v->p;
-    if (!ack_advances(v))
+    if (!ack_advances(v) || !v->R->q)
         return;
-    cm_entry *e = cm_pending_find(&v->R->seq_q, p->ack, v->min_t);
+    cm_entry *e = cm_pending_find(&v->R->q->seq, p->ack, v->min_t);
     if (e && p->t_ns >= e->t_ns) {
         res->present |= CM_HAS_SEQRTD;
         res->seqrtd_ns = p->t_ns - e->t_ns;
         res->seqrtd_frame = e->frame;
     }
-    cm_pending_remove_upto(&v->R->seq_q, p->ack);
+    cm_pending_remove_upto(&v->R->q->seq, p->ack);
 }
 
 /* Seq rule 2, record: new data starts a round trip; a retransmission or
@@ -409,10 +445,12 @@ static void seq_rule_match(const packet_view *v, cm_result *res)
 static void seq_rule_record(cm_engine *eng, const packet_view *v)
 {
     const cm_packet *p = v->p;
-    cm_pending *q = &v->F->seq_q;
     if (v->L == 0 || v->zw_probe)
         return;
     if (v->karn) {
+        if (!v->F->q)
+            return;
+        cm_pending *q = &v->F->q->seq;
         for (uint32_t i = 0; i < q->count; i++) {
             cm_entry *e = cm_pending_at(q, i);
             if (!e->removed && cm_ranges_overlap(e->seq, e->end, p->seq, v->end))
@@ -420,6 +458,10 @@ static void seq_rule_record(cm_engine *eng, const packet_view *v)
         }
         return;
     }
+    cm_queues *qs = queues_get(eng, v->F);
+    if (!qs)
+        return;
+    cm_pending *q = &qs->seq;
     trim(eng, q, v->min_t);
     cm_entry *old = cm_pending_find(q, v->end, INT64_MIN);
     if (old)
@@ -525,5 +567,7 @@ bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
     rule_minrtd(&v, res);
     rule_pathrtd(eng, &v, res);
     update_flow(&v, advanced, res);
+    queues_release_if_empty(v.F);
+    queues_release_if_empty(v.R);
     return true;
 }

@@ -14,7 +14,7 @@ void cm_pending_free(cm_pending *q)
 
 static bool grow(cm_pending *q)
 {
-    uint32_t ncap = q->cap ? q->cap * 2 : 8;
+    uint32_t ncap = q->cap ? q->cap * 2 : 2; /* most flows hold one or two */
     cm_entry *nring = malloc((size_t)ncap * sizeof *nring);
     if (!nring)
         return false;
