@@ -43,6 +43,21 @@ def test_loaded_plugin_is_the_staged_one(tshark):
     assert staged.parent.parent.name == "%d.%d" % tshark.version()[:2]
 
 
+def test_only_plugin_entry_points_exported(tshark):
+    """connmon.so exports Wireshark's plugin entry points and nothing else
+    (the engine's cm_* functions are hidden); plugin_describe() exists from
+    4.4, where Wireshark asks for it."""
+    nm = shutil.which("nm")
+    assert nm, "nm (binutils) is needed"
+    out = subprocess.run([nm, "-D", "--defined-only", str(tshark.staged_plugin_path())],
+                         capture_output=True, text=True, check=True).stdout
+    exported = {line.split()[-1] for line in out.splitlines() if line.strip()}
+    expected = {"plugin_version", "plugin_want_major", "plugin_want_minor", "plugin_register"}
+    if tshark.at_least(4, 4):
+        expected.add("plugin_describe")
+    assert exported == expected
+
+
 def _global_plugin_dir(tshark) -> Path:
     """Wireshark's system plugin dir (for this version), from -G folders run
     without WIRESHARK_PLUGIN_DIR."""
@@ -291,3 +306,69 @@ def test_deinterlacing_keys_give_identical_values(tshark, pcap):
             assert analysed == sum(1 for r in base.values() if r["connmon.flow"])
             continue
         assert connmon_values(rows) == connmon_values(base), f"key {key}"
+
+
+def _routed_twice_capture(path):
+    """One TCP connection (handshake, two data segments with their ACKs, TS
+    on every packet) captured on a trunk where a router forwards it from
+    VLAN 10 to VLAN 20: every packet appears twice, 50 us apart, same MACs.
+    Frame 2k-1 is the VLAN 10 copy, frame 2k the VLAN 20 copy."""
+    from lib import frames as F, pcap as P
+    c, s = "10.0.0.1", "10.0.0.2"
+
+    def seg(src, dst, sp, dp, seq, ack, fl, ts, payload=b""):
+        opts = F.syn_opts(*ts) if "S" in fl else F.ts_opts(*ts)
+        return F.ipv4(src, dst, 6, F.tcp(src, dst, sp, dp, seq, ack, fl, 65535, opts, payload))
+
+    packets = [
+        (0, seg(c, s, 40000, 80, 1000, 0, "S", (100, 0))),
+        (10, seg(s, c, 80, 40000, 5000, 1001, "SA", (500, 100))),
+        (20, seg(c, s, 40000, 80, 1001, 5001, "A", (110, 500))),
+        (21, seg(c, s, 40000, 80, 1001, 5001, "PA", (111, 500), b"x" * 100)),
+        (31, seg(s, c, 80, 40000, 5001, 1101, "A", (510, 111))),
+        (32, seg(c, s, 40000, 80, 1101, 5001, "PA", (120, 510), b"y" * 100)),
+        (42, seg(s, c, 80, 40000, 5001, 1201, "A", (520, 120))),
+    ]
+    records = []
+    for t_ms, ip in packets:
+        records.append((t_ms * 1_000_000, F.ether(ip, F.ETH_IPV4, vlan=10), 0))
+        records.append((t_ms * 1_000_000 + 50_000, F.ether(ip, F.ETH_IPV4, vlan=20), 0))
+    P.write_records(path, P.DLT_EN10MB, records)
+
+
+def test_deinterlacing_split_connection_follows_tcp_stream(tshark, tmp_path):
+    """A key with V (VLAN) makes Wireshark's TCP treat the two copies of a
+    routed connection as two streams; connmon follows: each copy is
+    analysed on its own and gives the same values (frame references one
+    apart).  Without V (none, .MI) the copies are one stream and every
+    second copy of a segment is behind.  4.0 has no such preference."""
+    _routed_twice_capture(tmp_path / "routed_twice.pcap")
+    pcap = tshark.stage_file(tmp_path / "routed_twice.pcap")
+    one_stream, _ = deinterlaced_run(tshark, pcap, None)
+    assert {r["tcp.stream"] for r in one_stream.values()} == {"0"}
+    assert assert_follows_tcp_stream(one_stream) == 14
+    behind = [n for n, r in one_stream.items() if r["connmon.expert.behind"]]
+    assert behind and all(n % 2 == 0 for n in behind)
+    if not tshark.at_least(4, 4):
+        proc = tshark.run(["-o", f"{DEINTERLACING_PREF}:VM.", "-r", pcap], check=False)
+        assert proc.returncode != 0 and "unknown preference" in proc.stderr
+        return
+    frame_refs = [f for f, kind in fields.KINDS.items() if kind.startswith("FRAME")]
+    for key in DEINTERLACING_KEYS:
+        rows, err = deinterlaced_run(tshark, pcap, key)
+        assert WS44_NULL_CONVERSATION not in err
+        assert assert_follows_tcp_stream(rows) == 14
+        if "V" not in key:
+            assert connmon_values(rows) == connmon_values(one_stream), key
+            continue
+        assert {n: r["tcp.stream"] for n, r in rows.items()} == \
+            {n: "0" if n % 2 else "1" for n in rows}, key
+        values = connmon_values(rows)
+        assert not any(r["connmon.expert.behind"] for r in rows.values())
+        assert any("connmon.tsrtd" in v for v in values.values())
+        for n in range(1, 15, 2):
+            first, second = dict(values[n]), dict(values[n + 1])
+            for f in frame_refs:
+                if f in first:
+                    first[f] = str(int(first[f]) + 1)
+            assert second == first, f"{key}: frames {n} and {n + 1}"
