@@ -117,7 +117,8 @@ def flow_stats(pcap):
 def test_bottleneck_png_and_svg(tmp_path):
     proc = plot(PCAPS / "real/bottleneck.pcap", "-o", tmp_path / "bn")
     png, svg = tmp_path / "bn.png", tmp_path / "bn.svg"
-    assert proc.stdout.split() == [str(png), str(svg)]
+    assert proc.stdout.split() == [str(png), str(svg), str(tmp_path / "bn-cdf.png"),
+                                   str(tmp_path / "bn-cdf.svg")]
 
     assert png_size(png) == (WIDTH, HEIGHT)
     share, img = ink(png)
@@ -139,6 +140,73 @@ def test_bottleneck_png_and_svg(tmp_path):
     markers = svg_group_texts(svg, "connmon-markers")
     assert {"TS sample", "seq sample"} <= set(markers)
     assert any("pure ACK" in t for t in markers)
+    # end-to-end round trips are drawn and counted
+    assert any("pathrtd" in t for t in markers)
+    n_path = sum("connmon.pathrtd" in o for o in cli_objects(PCAPS / "real/bottleneck.pcap"))
+    assert n_path > 900 and f"{n_path} end-to-end" in sub
+
+
+def cli_objects(pcap):
+    out = subprocess.run([connmon_cli(), "--json", "-q", "-r", str(pcap)],
+                         capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def nearest_rank(values, pct):
+    v = sorted(values)
+    return v[max(1, (pct * len(v) + 99) // 100) - 1]
+
+
+def test_distribution_figure(tmp_path):
+    """The second figure: per flow, the CDF of its halves and of its
+    pathrtd; the legend's percentiles are the SPEC's nearest rank of the
+    values connmon --json gives, the colours those of the time plot."""
+    pcap = PCAPS / "real/parallel_flows.pcap"
+    proc = plot(pcap, "-o", tmp_path / "pf")
+    cdf_png, cdf_svg = tmp_path / "pf-cdf.png", tmp_path / "pf-cdf.svg"
+    assert proc.stdout.split()[2:] == [str(cdf_png), str(cdf_svg)]
+    assert png_size(cdf_png) == (WIDTH, HEIGHT)
+    share, img = ink(cdf_png)
+    assert 0.02 < share < 0.6
+    assert colour_pixels(img, "#1f77b4") > 300 and colour_pixels(img, "#d62728") > 300
+
+    halves, paths = {}, {}
+    for o in cli_objects(pcap):
+        f = o["connmon.flow"]
+        half = o.get("connmon.tsrtd", o.get("connmon.seqrtd"))
+        if half is not None:
+            halves.setdefault(f, []).append(half)
+        if "connmon.pathrtd" in o:
+            paths.setdefault(f, []).append(o["connmon.pathrtd"])
+    mod = _load_script()
+
+    def line(kind, vals):
+        return (f"{kind} p50 {mod.fmt_ms(nearest_rank(vals, 50))} · "
+                f"p90 {mod.fmt_ms(nearest_rank(vals, 90))} · "
+                f"p99 {mod.fmt_ms(nearest_rank(vals, 99))} · n {len(vals)}")
+
+    texts = svg_group_texts(cdf_svg, "connmon-cdf-flows")
+    shown = [t for t in texts if FLOW_RE.match(t)]
+    # the same flows, in the same order, as the time plot's legend
+    assert shown == legend_flows(tmp_path / "pf.svg")
+    for f in shown:
+        i = texts.index(f)
+        assert texts[i + 1] == line("half", halves[f]), f
+        if f in paths:
+            assert texts[i + 2] == line("path", paths[f]), f
+    others = len(set(halves) | set(paths)) - len(shown)
+    assert others > 0 and texts[-1] == f"{others} other flows"
+    sub = svg_group_texts(cdf_svg, "connmon-subtitle")[0]
+    assert f"{len(shown)} flows in colour, {others} in grey" in sub
+    assert svg_group_texts(cdf_svg, "connmon-title") == ["parallel_flows.pcap: delay distributions"]
+    assert {"50% (p50)", "90% (p90)", "99% (p99)"} <= set(svg_texts(cdf_svg))
+
+    # --no-cdf, and the distribution figure alone
+    proc = plot(pcap, "-o", tmp_path / "only", "--no-cdf")
+    assert proc.stdout.split() == [str(tmp_path / "only.png"), str(tmp_path / "only.svg")]
+    proc = plot(pcap, "--cdf-png", tmp_path / "alone.png")
+    assert proc.stdout.split() == [str(tmp_path / "alone.png")]
+    assert (tmp_path / "alone.png").read_bytes() == cdf_png.read_bytes()
 
 
 def test_size_options(tmp_path):
@@ -155,9 +223,9 @@ def test_size_options(tmp_path):
 def test_deterministic(tmp_path):
     for d in ("one", "two"):
         plot(PCAPS / "real/parallel_flows.pcap", "-o", tmp_path / d / "pf")
-    for ext in ("png", "svg"):
-        assert (tmp_path / "one" / f"pf.{ext}").read_bytes() == \
-            (tmp_path / "two" / f"pf.{ext}").read_bytes(), ext
+    for name in ("pf.png", "pf.svg", "pf-cdf.png", "pf-cdf.svg"):
+        assert (tmp_path / "one" / name).read_bytes() == \
+            (tmp_path / "two" / name).read_bytes(), name
 
 
 def test_busiest_flows(tmp_path):
