@@ -17,6 +17,7 @@ struct conn {
     uint32_t base_seq[2];   /* Wireshark's per-direction base sequence number */
     bool base_set[2];
     uint8_t seen_dirs;      /* directions seen, for cm_flow_tally_see */
+    uint8_t last_dir;       /* direction of the packet just assigned */
     char label[2][CM_FLOW_LABEL_MAX]; /* formatted on first use */
 };
 
@@ -189,6 +190,7 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
     }
     track_base_seq(c, dir, p);
     cm_flow_tally_see(&ct->stats.tally, &c->seen_dirs, (unsigned)dir);
+    c->last_dir = (uint8_t)dir;
     c->last_ns = p->t_ns;
     p->stream = c->stream;
     *conn_out = c;
@@ -197,7 +199,7 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
 
 const char *conntrack_label(conn *c, const cm_packet *p)
 {
-    int dir = endpoint_is(c, 0, &p->src, p->sport) ? 0 : 1;
+    int dir = c->last_dir;
     if (!c->label[dir][0])
         cm_format_flow(c->label[dir], sizeof c->label[dir], p);
     return c->label[dir];
