@@ -1,23 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "decode_frame.h"
 
-#include <pcap/dlt.h>
 #include <string.h>
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
-/* Raw IP has three numbers: DLT_RAW is 12 in most libpcaps, LINKTYPE_RAW
- * (101) is what capture files carry, and 14 is DLT_RAW as OpenBSD numbers
- * it, still found in captures made there (Wireshark reads it as raw IP). */
-#define LINKTYPE_RAW 101
-#define DLT_RAW_OPENBSD 14
 
 /* DLT_NULL / DLT_LOOP start with the sender's address family, which is
  * AF_INET (2) everywhere but AF_INET6 only per OS. */

@@ -119,6 +119,18 @@ static void put_duration(line *l, int64_t ns, bool machine)
     }
 }
 
+/* A duration column and its separator; `absent` when the result has no
+ * such value. */
+static void put_column(line *l, const cm_result *r, uint32_t has, int64_t ns, char absent,
+                       bool machine)
+{
+    if (r->present & has)
+        put_duration(l, ns, machine);
+    else
+        put_ch(l, absent);
+    put_ch(l, ' ');
+}
+
 /* HH:MM:SS in local time; localtime_r once per second of capture time. */
 static void put_clock(line *l, int64_t t_ns)
 {
@@ -180,43 +192,37 @@ static void json_line(line *l, const cm_packet *p, const cm_result *r, const cha
     put_str(l, "}\n");
 }
 
+/* The original connmon's columns: time, TS and seq delays, gap, duplicate
+ * ACK, payload, flow bytes, flow. */
+static void original_line(line *l, const cm_packet *p, const cm_result *r, const char *flow,
+                          bool machine)
+{
+    if (machine)
+        put_seconds(l, p->t_ns, 6);
+    else
+        put_clock(l, p->t_ns);
+    put_ch(l, ' ');
+    put_column(l, r, CM_HAS_TSRTD, r->tsrtd_ns, '*', machine);
+    put_column(l, r, CM_HAS_SEQRTD, r->seqrtd_ns, '*', machine);
+    put_i64(l, (r->present & CM_HAS_SEQGAP) ? r->seqgap : 0);
+    put_ch(l, ' ');
+    put_column(l, r, CM_HAS_DUPACK, r->dupack_ns, '-', machine);
+    put_u64(l, r->payload);
+    put_ch(l, ' ');
+    put_u64(l, r->flowbytes);
+    put_ch(l, ' ');
+    put_str(l, flow);
+    put_ch(l, '\n');
+}
+
 void output_line(FILE *out, out_format fmt, const cm_packet *p, const cm_result *r,
                  const char *flow)
 {
     line l;
     l.n = 0;
-    if (fmt == OUT_JSON) {
+    if (fmt == OUT_JSON)
         json_line(&l, p, r, flow);
-    } else {
-        const bool machine = fmt == OUT_MACHINE;
-        if (machine)
-            put_seconds(&l, p->t_ns, 6);
-        else
-            put_clock(&l, p->t_ns);
-        put_ch(&l, ' ');
-        if (r->present & CM_HAS_TSRTD)
-            put_duration(&l, r->tsrtd_ns, machine);
-        else
-            put_ch(&l, '*');
-        put_ch(&l, ' ');
-        if (r->present & CM_HAS_SEQRTD)
-            put_duration(&l, r->seqrtd_ns, machine);
-        else
-            put_ch(&l, '*');
-        put_ch(&l, ' ');
-        put_i64(&l, (r->present & CM_HAS_SEQGAP) ? r->seqgap : 0);
-        put_ch(&l, ' ');
-        if (r->present & CM_HAS_DUPACK)
-            put_duration(&l, r->dupack_ns, machine);
-        else
-            put_ch(&l, '-');
-        put_ch(&l, ' ');
-        put_u64(&l, r->payload);
-        put_ch(&l, ' ');
-        put_u64(&l, r->flowbytes);
-        put_ch(&l, ' ');
-        put_str(&l, flow);
-        put_ch(&l, '\n');
-    }
+    else
+        original_line(&l, p, r, flow, fmt == OUT_MACHINE);
     fwrite(l.buf, 1, l.n, out);
 }

@@ -7,22 +7,11 @@
  * Headers are wrapped around it from the inside out: eth(ETH_VLAN,
  * vlan(ETH_IPV4, ipv4(IP_TCP, tcp()))).
  */
-#include <pcap/dlt.h>
 #include <string.h>
 
 #include "check.h"
 #include "connmon.h"
 #include "decode_frame.h"
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
 
 enum {
     ETH_IPV4 = 0x0800, ETH_ARP = 0x0806, ETH_VLAN = 0x8100, ETH_IPV6 = 0x86dd,
@@ -293,7 +282,7 @@ static void test_linux_cooked(void)
 static void test_raw_ip(void)
 {
     bytes seg = tcp(), ip4 = ipv4(IP_TCP, &seg), ip6 = ipv6(IP_TCP, &seg);
-    const int raw[] = {DLT_RAW, 101 /* LINKTYPE_RAW */, 14 /* OpenBSD's DLT_RAW */};
+    const int raw[] = {DLT_RAW, LINKTYPE_RAW, DLT_RAW_OPENBSD};
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
         expect_tcp(raw[i], &ip4, 4);
         expect_tcp(raw[i], &ip6, 6);
