@@ -5,13 +5,15 @@
  * nearest-rank value: at most 1 % of it or 1 us, whichever is larger.
  *
  * Buckets, on the magnitude m of a value in ns and u = m div 1000 (us):
- *   u < 128           one bucket per microsecond (width 1 us),
- *   u in [2^e, 2^e+1) 64 buckets per octave, e = 7 .. 53 (width 2^(e-6) us).
+ *   u < 256           one bucket per microsecond (width 1 us),
+ *   u in [2^e, 2^e+1) 64 buckets per octave, e = 8 .. 53 (width 2^(e-6) us).
  * A bucket reports its midpoint, which is at most half a width from any of
- * its values: 0.5 us below 128 us, 1/128 (0.78 %) of the value above.
+ * its values: 0.5 us below 256 us, 1/128 (0.78 %) of the value above, so
+ * even rounded to whole microseconds a reported value stays within the
+ * tolerance.
  * Negative values (delays are never negative, a duplicate-ACK age can be
  * when capture time runs backwards) go into mirrored buckets with the same
- * bound on their magnitude.  There are 2 x 3074 possible buckets; only
+ * bound on their magnitude.  There are 2 x 3138 possible buckets; only
  * those holding a value are stored, as a sorted array of (key, count)
  * pairs, 6 bytes each.  A delay that wanders between 10 and 40 ms fills
  * about 130 buckets; a steady one a few dozen.
@@ -85,9 +87,9 @@ size_t cm_sketch_bytes(const cm_sketch *s);
 
 /* ---- the buckets, for tests ---------------------------------------------- */
 
-#define CM_SKETCH_KEYS_PER_SIGN 3074
+#define CM_SKETCH_KEYS_PER_SIGN 3138
 
-/* The bucket key of v: 0 .. 3073 for v >= 0, -1 .. -3074 for v < 0,
+/* The bucket key of v: 0 .. 3137 for v >= 0, -1 .. -3138 for v < 0,
  * increasing with v. */
 int cm_sketch_key(int64_t v);
 

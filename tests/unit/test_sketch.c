@@ -193,6 +193,10 @@ static void test_buckets(void)
         CHECK_EQ_I64(cm_sketch_key(hi), key);
         CHECK(within_tolerance(rep, lo));
         CHECK(within_tolerance(rep, hi));
+        /* shown in whole microseconds (the stats tree), still within */
+        int64_t rep_us = (rep / 1000 + (rep % 1000 >= 500)) * 1000;
+        CHECK(within_tolerance(rep_us, lo));
+        CHECK(within_tolerance(rep_us, hi));
         int nk = -1 - key;
         int64_t nlo, nhi, nrep;
         cm_sketch_key_range(nk, &nlo, &nhi, &nrep);
@@ -209,10 +213,10 @@ static void test_buckets(void)
     CHECK_EQ_I64(cm_sketch_key(999), 0);
     CHECK_EQ_I64(cm_sketch_key(1000), 1);
     CHECK_EQ_I64(cm_sketch_key(-1), -1);
-    CHECK_EQ_I64(cm_sketch_key(127999), 127);
-    CHECK_EQ_I64(cm_sketch_key(128000), 128);
-    CHECK_EQ_I64(cm_sketch_key(129999), 128); /* 2 us wide from 128 us */
-    CHECK_EQ_I64(cm_sketch_key(130000), 129);
+    CHECK_EQ_I64(cm_sketch_key(255999), 255);
+    CHECK_EQ_I64(cm_sketch_key(256000), 256);
+    CHECK_EQ_I64(cm_sketch_key(259999), 256); /* 4 us wide from 256 us */
+    CHECK_EQ_I64(cm_sketch_key(260000), 257);
     /* random values, keys monotonic */
     for (int i = 0; i < 100000; i++) {
         int64_t a = (int64_t)rnd(), b = (int64_t)rnd() >> rnd_below(63);
