@@ -1,5 +1,7 @@
 /* Unit tests of TCP header decoding (engine/tcp_decode.c) and flow labels
  * (engine/flow_label.c). */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -206,6 +208,55 @@ static void test_flow_label(void)
 
 }
 
+/* The label as inet_ntop and snprintf make it (what cm_format_flow did
+ * before it wrote IPv4 digits itself). */
+static void reference_label(char *buf, size_t size, const cm_packet *p)
+{
+    char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+    int af = p->src.family == 6 ? AF_INET6 : AF_INET;
+    inet_ntop(af, p->src.bytes, s, sizeof s);
+    inet_ntop(af, p->dst.bytes, d, sizeof d);
+    if (af == AF_INET6)
+        snprintf(buf, size, "[%s]:%u+[%s]:%u", s, p->sport, d, p->dport);
+    else
+        snprintf(buf, size, "%s:%u+%s:%u", s, p->sport, d, p->dport);
+}
+
+static void test_flow_label_random(void)
+{
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (int i = 0; i < 20000; i++) {
+        cm_packet p;
+        memset(&p, 0, sizeof p);
+        p.src.family = p.dst.family = (uint8_t)(i % 3 == 0 ? 6 : 4);
+        for (int k = 0; k < 16; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* small and zero bytes often, to get short numbers and :: */
+            uint8_t b = (uint8_t)(x % 4 == 0 ? 0 : x % 4 == 1 ? (x >> 8) % 10 : x >> 16);
+            p.src.bytes[k] = b;
+            p.dst.bytes[15 - k] = (uint8_t)(b * 7);
+        }
+        p.sport = (uint16_t)(i % 5 == 0 ? (uint64_t)(i % 10) : x >> 24);
+        p.dport = (uint16_t)(i % 7 == 0 ? 65535 : x >> 40);
+        char got[CM_FLOW_LABEL_MAX], want[CM_FLOW_LABEL_MAX];
+        size_t n = cm_format_flow(got, sizeof got, &p);
+        reference_label(want, sizeof want, &p);
+        CHECK(strcmp(got, want) == 0);
+        CHECK_EQ_I64(n, strlen(want));
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "  got %s, want %s\n", got, want);
+            break;
+        }
+        /* cut short as snprintf cuts */
+        size_t size = (size_t)(x >> 50) % (strlen(want) + 2);
+        char cut[CM_FLOW_LABEL_MAX] = "untouched", cut_want[CM_FLOW_LABEL_MAX] = "untouched";
+        n = cm_format_flow(cut, size, &p);
+        reference_label(cut_want, size, &p);
+        CHECK(strcmp(cut, cut_want) == 0);
+        CHECK_EQ_I64(n, size ? strlen(cut_want) : 0);
+    }
+}
+
 int main(void)
 {
     RUN(test_plain_header);
@@ -213,6 +264,7 @@ int main(void)
     RUN(test_options_cut_and_malformed);
     RUN(test_sack_flag);
     RUN(test_packet_set_tcp);
+    RUN(test_flow_label_random);
     RUN(test_flow_label);
     return check_summary("test_tcp_decode");
 }
