@@ -9,13 +9,15 @@
 #
 #   scripts/package.sh [--build-dir DIR] [--out DIR]
 #
+# Builds from scratch in a temporary directory, unless --build-dir names a
+# build directory to use (and keep).
 # Writes OUT/connmon_<version>+ws<X.Y>_<arch>.deb (default OUT: the current
 # directory) and prints its name on the last line.  Install it with
 #   sudo apt-get install ./connmon_<version>+ws<X.Y>_<arch>.deb
 set -euo pipefail
 OUT=$PWD
 cd "$(dirname "$0")/.."
-BUILD=build-pkg
+BUILD=
 while [ $# -gt 0 ]; do
   case $1 in
     --build-dir) BUILD=$2; shift 2 ;;
@@ -37,13 +39,14 @@ ARCH=$(dpkg --print-architecture)
 PKG_VERSION="$VERSION+ws$WS_MINOR"
 DEB="$OUT/connmon_${PKG_VERSION}_${ARCH}.deb"
 
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+[ -n "$BUILD" ] || BUILD=$STAGE/build
 echo "connmon $VERSION for Wireshark $WS_VERSION ($ARCH): plugin into $PLUGIN_DIR"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONNMON_SANITIZE=OFF \
   -DCONNMON_BUILD_PLUGIN=ON -DCONNMON_BUILD_CLI=ON -DCONNMON_INSTALL_SYSTEM=ON >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target connmon connmon_cli >/dev/null
 
-STAGE=$(mktemp -d)
-trap 'rm -rf "$STAGE"' EXIT
 ROOTFS=$STAGE/root
 install -D -m 0644 "$BUILD/plugins/$WS_MINOR/epan/connmon.so" "$ROOTFS$PLUGIN_DIR/connmon.so"
 install -D -m 0755 "$BUILD/bin/connmon" "$ROOTFS/usr/bin/connmon"

@@ -108,12 +108,25 @@ remove_dir() {                  # DIR: refuses while anything is mounted below i
 }
 
 sync_src() {                    # DIR: the checkout's files (tracked + new), build dirs kept
-  local d=$1 dst=$1$SRC_IN
-  mkdir -p "$dst"
-  find "$dst" -mindepth 1 -maxdepth 1 ! -name 'build-ci*' -exec rm -rf {} +
+  # Only new or changed files are written, with a new mtime: make then
+  # rebuilds exactly what changed (keeping the checkout's mtimes would not
+  # do: a file edited here after the last copy but before the last build
+  # in the chroot would look older than its object file).
+  local d=$1 dst=$1$SRC_IN inc=$1/build/.incoming f
+  rm -rf "$inc"; mkdir -p "$inc" "$dst"
   git -C "$REPO" ls-files -z --cached --others --exclude-standard |
     (cd "$REPO" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
-    tar -C "$REPO" --null -T - -cf - | tar -C "$dst" -xf -
+    tar -C "$REPO" --null -T - -cf - | tar -C "$inc" -xf - || return 1
+  (cd "$dst" && find . -path './build-ci*' -prune -o ! -type d -print) |
+    while IFS= read -r f; do [ -e "$inc/$f" ] || [ -L "$inc/$f" ] || rm -f "$dst/$f"; done
+  (cd "$inc" && find . ! -type d -print) | while IFS= read -r f; do
+    if ! cmp -s "$inc/$f" "$dst/$f"; then
+      mkdir -p "$(dirname "$dst/$f")" && rm -f "$dst/$f" && cp -P --preserve=mode "$inc/$f" "$dst/$f"
+    elif [ ! -L "$inc/$f" ] && [ "$(stat -c %a "$inc/$f")" != "$(stat -c %a "$dst/$f")" ]; then
+      chmod --reference="$inc/$f" "$dst/$f"
+    fi
+  done
+  rm -rf "$inc"
 }
 
 setup_one() {                   # SUITE_OR_DIR (output: a log)
@@ -201,7 +214,7 @@ test_one() {                    # SUITE_OR_DIR
   step "field dump (tests/versions/dump.py)" \
     in_chroot "$d" python3 tests/versions/dump.py --build build-ci --out "$OUT_IN"
   step "package (scripts/package.sh)" \
-    in_chroot "$d" scripts/package.sh --build-dir build-ci-pkg --out "$OUT_IN"
+    in_chroot "$d" scripts/package.sh --out "$OUT_IN"
   step "package install/remove (tests/versions/test_install.py)" \
     in_chroot_env "CONNMON_PACKAGE_INSTALL=1 CONNMON_DEB_DIR=$OUT_IN" "$d" python3 -m pytest -q -p no:cacheprovider tests/versions/test_install.py
   cp -a "$d$OUT_IN"/. "$OUT"/
@@ -235,7 +248,7 @@ cmd_dump_host() {               # the host's own Wireshark, from the host's buil
   local b=${CONNMON_BUILD_DIR:-build} rc=0
   mkdir -p "$OUT"
   /usr/bin/python3 tests/versions/dump.py --build "$b" --out "$OUT" || rc=1
-  scripts/package.sh --build-dir "$b-pkg" --out "$OUT" || rc=1
+  scripts/package.sh --out "$OUT" || rc=1
   return $rc
 }
 
