@@ -1,0 +1,344 @@
+/* libFuzzer target: the command line's whole packet path, frame after
+ * frame, so that state builds up as it does on a capture: link-layer
+ * decoding (cli/decode_frame.c), connection numbering and idle expiry
+ * (cli/conntrack.c), the engine (cm_engine_analyse), and every output
+ * format (cli/output.c: human, machine, JSON), each line checked.
+ *
+ * Input (tests/fuzz/make_corpus.py writes it from capture files):
+ *
+ *   byte 0    link type: LINKS[byte % NLINKS] (the last one unsupported)
+ *   byte 1    configuration: bits 0-1 --ts-pure-acks (3: clocked),
+ *             bits 2-4 --rtdMaxAge (MAX_AGES), bits 5-6 --flowMaxIdle
+ *             (MAX_IDLES), bit 7 -Q
+ *   byte 2    capture time of the start (BASES)
+ *   frames    until the input ends, each
+ *               caplen  u16 big-endian (cut to what is left)
+ *               wirelen u32 big-endian (the frame's length on the wire)
+ *               step    u32 big-endian: the time since the previous frame,
+ *                       bits 30-31 its unit (0 ns, 1 us, 2 ms forward,
+ *                       3 us backward), bits 0-29 the count
+ *               bytes   caplen of them
+ *
+ * Times stay in what the command line can be given: a pcap record's u32
+ * seconds and u32 fraction (nanoseconds).  Each frame is copied into a
+ * heap buffer of exactly caplen bytes, so that AddressSanitizer sees any
+ * read past the captured bytes.
+ *
+ * Properties checked beyond the sanitizers: the per-packet result is
+ * consistent (connmon.h and docs/semantics.md: round trips never negative,
+ * minrtd set with them and not above them, seqgap on every packet but a
+ * flow's first, referenced frames earlier than the packet), the flow label
+ * is the packet's own direction, and every output line is whole (the human
+ * and machine lines have their 8 columns, the JSON line is one valid
+ * object).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connmon.h"
+#include "conntrack.h"
+#include "decode_frame.h"
+#include "fuzz_check.h"
+#include "output.h"
+
+/* DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW (Linux), LINKTYPE_RAW,
+ * DLT_RAW (OpenBSD), DLT_IPV4, DLT_IPV6, DLT_NULL, DLT_LOOP, and Bluetooth
+ * HCI H4 (187), which the command line refuses. */
+static const int LINKS[] = {1, 113, 276, 12, 101, 14, 228, 229, 0, 108, 187};
+#define NLINKS (sizeof LINKS / sizeof LINKS[0])
+
+static const int64_t MAX_AGES[8] = {
+    CM_DEFAULT_RTD_MAX_AGE_NS, 0, 1, 1000000, 50000000, 1000000000,
+    INT64_C(100000000000), INT64_MAX};
+static const int64_t MAX_IDLES[4] = {INT64_C(300000000000), 0, 1000000000, 1};
+#define SWEEP_INTERVAL_NS INT64_C(1000000000) /* as cli/main.c */
+
+/* Capture times a pcap record can carry: u32 seconds, u32 nanoseconds. */
+#define T_MAX (INT64_C(4294967295) * 1000000000 + INT64_C(4294967295))
+static const int64_t BASES[4] = {INT64_C(1700000000) * 1000000000, 0,
+                                 INT64_C(4294967295) * 1000000000, 999999999};
+
+#define FRAME_HEADER 10
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t step_time(int64_t t, uint32_t step)
+{
+    static const int64_t unit[4] = {1, 1000, 1000000, 1000};
+    int64_t d = (int64_t)(step & 0x3fffffffu) * unit[step >> 30];
+    if (step >> 30 == 3)
+        return t - d < 0 ? 0 : t - d;
+    return t + d > T_MAX ? T_MAX : t + d;
+}
+
+/* ---- output lines ---------------------------------------------------------- */
+
+/* A JSON string without escapes (the flow label and the keys need none). */
+static const char *json_string(const char *s, const char *end)
+{
+    if (s >= end || *s != '"')
+        return NULL;
+    for (s++; s < end && *s != '"'; s++)
+        if (*s == '\\' || (unsigned char)*s < 0x20)
+            return NULL;
+    return s < end ? s + 1 : NULL;
+}
+
+static const char *json_number(const char *s, const char *end)
+{
+    if (s < end && *s == '-')
+        s++;
+    const char *digits = s;
+    while (s < end && *s >= '0' && *s <= '9')
+        s++;
+    if (s == digits)
+        return NULL;
+    if (s < end && *s == '.') {
+        digits = ++s;
+        while (s < end && *s >= '0' && *s <= '9')
+            s++;
+        if (s == digits)
+            return NULL;
+    }
+    return s;
+}
+
+static const char *json_value(const char *s, const char *end)
+{
+    if (s < end && *s == '"')
+        return json_string(s, end);
+    if (end - s >= 4 && memcmp(s, "true", 4) == 0)
+        return s + 4;
+    if (end - s >= 5 && memcmp(s, "false", 5) == 0)
+        return s + 5;
+    return json_number(s, end);
+}
+
+/* {"frame":N,"time":T, ... "key":value ...} */
+static bool json_line_ok(const char *s, const char *end)
+{
+    static const char head[] = "{\"frame\":";
+    if ((size_t)(end - s) < sizeof head - 1 || memcmp(s, head, sizeof head - 1) != 0)
+        return false;
+    s++;
+    for (;;) {
+        s = json_string(s, end);
+        if (!s || s >= end || *s++ != ':')
+            return false;
+        s = json_value(s, end);
+        if (!s || s >= end)
+            return false;
+        if (*s == '}')
+            return s + 1 == end;
+        if (*s++ != ',')
+            return false;
+    }
+}
+
+/* One output line, just written: whole, one '\n' at its end, and the
+ * format's shape. */
+static void check_line(out_format fmt, const char *s, size_t n, const char *flow)
+{
+    FUZZ_CHECK(n > 0 && s[n - 1] == '\n', "format %d: line cut: %.*s", (int)fmt, (int)n, s);
+    FUZZ_CHECK(memchr(s, '\n', n - 1) == NULL, "format %d: two lines", (int)fmt);
+    FUZZ_CHECK(memchr(s, '\0', n) == NULL, "format %d: NUL in line", (int)fmt);
+    if (fmt == OUT_JSON) {
+        FUZZ_CHECK(json_line_ok(s, s + n - 1), "bad JSON line: %.*s", (int)n, s);
+    } else {
+        int spaces = 0;
+        for (size_t i = 0; i < n; i++)
+            spaces += s[i] == ' ';
+        FUZZ_CHECK(spaces == 7, "%d columns: %.*s", spaces + 1, (int)n, s);
+        size_t flen = strlen(flow);
+        FUZZ_CHECK(n > flen && memcmp(s + n - 1 - flen, flow, flen) == 0,
+                   "flow label not at the end: %.*s", (int)n, s);
+    }
+}
+
+/* ---- the per-packet result ------------------------------------------------- */
+
+static void check_result(const cm_packet *p, const cm_result *r)
+{
+    const uint32_t rtd = CM_HAS_TSRTD | CM_HAS_SEQRTD;
+    FUZZ_CHECK(!(r->present & CM_HAS_MINRTD) == !(r->present & rtd),
+               "frame %u: minrtd present 0x%x", p->frame, r->present);
+    if (r->present & CM_HAS_TSRTD) {
+        FUZZ_CHECK(r->tsrtd_ns >= 0, "frame %u: tsrtd %" PRId64, p->frame, r->tsrtd_ns);
+        FUZZ_CHECK(r->minrtd_ns <= r->tsrtd_ns, "frame %u: minrtd above tsrtd", p->frame);
+        FUZZ_CHECK(r->tsrtd_frame >= 1 && r->tsrtd_frame < p->frame,
+                   "frame %u: tsrtd.frame %u", p->frame, r->tsrtd_frame);
+    }
+    if (r->present & CM_HAS_SEQRTD) {
+        FUZZ_CHECK(r->seqrtd_ns >= 0, "frame %u: seqrtd %" PRId64, p->frame, r->seqrtd_ns);
+        FUZZ_CHECK(r->minrtd_ns <= r->seqrtd_ns, "frame %u: minrtd above seqrtd", p->frame);
+        FUZZ_CHECK(r->seqrtd_frame >= 1 && r->seqrtd_frame < p->frame,
+                   "frame %u: seqrtd.frame %u", p->frame, r->seqrtd_frame);
+    }
+    if (r->present & CM_HAS_MINRTD)
+        FUZZ_CHECK(r->minrtd_ns >= 0, "frame %u: minrtd %" PRId64, p->frame, r->minrtd_ns);
+    if (r->present & CM_HAS_PATHRTD) {
+        int64_t half = (r->present & CM_HAS_TSRTD) ? r->tsrtd_ns : r->seqrtd_ns;
+        FUZZ_CHECK(r->present & rtd, "frame %u: pathrtd without a half", p->frame);
+        FUZZ_CHECK(r->pathrtd_ns >= half, "frame %u: pathrtd %" PRId64 " below its half %" PRId64,
+                   p->frame, r->pathrtd_ns, half);
+        FUZZ_CHECK(r->pathrtd_frame >= 1 && r->pathrtd_frame < p->frame,
+                   "frame %u: pathrtd.frame %u", p->frame, r->pathrtd_frame);
+    }
+    FUZZ_CHECK(!r->flow_first == !!(r->present & CM_HAS_SEQGAP),
+               "frame %u: flow_first %d, seqgap present 0x%x", p->frame, r->flow_first, r->present);
+    if (r->expert & CM_EXPERT_HOLE)
+        FUZZ_CHECK((r->present & CM_HAS_SEQGAP) && r->seqgap > 0, "frame %u: hole, seqgap %d",
+                   p->frame, r->seqgap);
+    FUZZ_CHECK(!(r->expert & CM_EXPERT_DUPACK) == !(r->present & CM_HAS_DUPACK),
+               "frame %u: dupack expert/value disagree", p->frame);
+    if (r->present & CM_HAS_DUPACK)
+        FUZZ_CHECK(r->dupack_num >= 1 && r->dupack_frame >= 1 && r->dupack_frame < p->frame,
+                   "frame %u: dupack num %u frame %u", p->frame, r->dupack_num, r->dupack_frame);
+    FUZZ_CHECK(r->payload == p->payload, "frame %u: payload %u != %u", p->frame, r->payload,
+               p->payload);
+    FUZZ_CHECK(r->flowbytes >= r->payload, "frame %u: flowbytes below payload", p->frame);
+    FUZZ_CHECK(r->direction <= 1, "frame %u: direction %u", p->frame, r->direction);
+}
+
+/* ---- the run ----------------------------------------------------------------- */
+
+typedef struct run {
+    int dlt;
+    cm_engine *eng;
+    conntrack *ct;
+    bool quick;
+    int64_t max_idle_ns, next_sweep_ns;
+    uint32_t frames;
+    FILE *out;           /* every line, to memory */
+    char *out_buf;
+    size_t out_size;
+} run;
+
+static void write_lines(run *st, const cm_packet *p, const cm_result *r, const char *flow)
+{
+    static const out_format formats[] = {OUT_HUMAN, OUT_MACHINE, OUT_JSON};
+    bool all = output_selects(r, false), quick = output_selects(r, true);
+    FUZZ_CHECK(all || !quick, "frame %u: -Q selects what the default does not", p->frame);
+    if (!(st->quick ? quick : all) && st->frames % 4 != 0)
+        return; /* lines of unselected packets too, now and then */
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        rewind(st->out);
+        output_line(st->out, formats[i], p, r, flow);
+        fflush(st->out);
+        long n = ftell(st->out);
+        FUZZ_CHECK(n >= 0 && (size_t)n <= st->out_size, "memory stream at %ld", n);
+        check_line(formats[i], st->out_buf, (size_t)n, flow);
+    }
+}
+
+static void analyse(run *st, cm_packet *p)
+{
+    conn *c;
+    cm_result r;
+    FUZZ_CHECK(p->src.family == 4 || p->src.family == 6, "family %u", p->src.family);
+    FUZZ_CHECK(p->dst.family == p->src.family, "families %u/%u", p->src.family, p->dst.family);
+    FUZZ_CHECK(conntrack_assign(st->ct, p, &c), "conntrack_assign failed");
+    FUZZ_CHECK(cm_engine_analyse(st->eng, p, &r), "cm_engine_analyse failed");
+    check_result(p, &r);
+
+    char want[CM_FLOW_LABEL_MAX];
+    size_t n = cm_format_flow(want, sizeof want, p);
+    FUZZ_CHECK(n > 0 && n < sizeof want - 1, "label length %zu", n);
+    const char *flow = conntrack_label(c, p);
+    FUZZ_CHECK(strcmp(flow, want) == 0, "label %s for a packet of %s", flow, want);
+    write_lines(st, p, &r, flow);
+}
+
+static void one_frame(run *st, const uint8_t *data, size_t caplen, size_t wirelen, int64_t t)
+{
+    st->frames++;
+    if (st->max_idle_ns && t >= st->next_sweep_ns) {
+        conntrack_expire(st->ct, t);
+        st->next_sweep_ns = t + SWEEP_INTERVAL_NS;
+    }
+    /* exactly caplen bytes: a read past them is a heap overflow */
+    uint8_t *frame = malloc(caplen ? caplen : 1);
+    FUZZ_CHECK(frame != NULL, "out of memory");
+    memcpy(frame, data, caplen);
+    cm_packet p;
+    memset(&p, 0, sizeof p);
+    frame_kind k = decode_frame(st->dlt, frame, caplen, wirelen, &p);
+    free(frame);
+    FUZZ_CHECK(k == FRAME_TCP || k == FRAME_NOT_TCP, "kind %d on a supported link", (int)k);
+    if (k != FRAME_TCP)
+        return;
+    p.t_ns = t;
+    p.frame = st->frames;
+    analyse(st, &p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 3)
+        return 0;
+    run st;
+    memset(&st, 0, sizeof st);
+    st.dlt = LINKS[data[0] % NLINKS];
+    FUZZ_CHECK(linktype_name(st.dlt) != NULL, "no name for %d", st.dlt);
+    if (!linktype_supported(st.dlt)) {
+        cm_packet p;
+        FUZZ_CHECK(decode_frame(st.dlt, data, size, size, &p) == FRAME_BAD_LINK,
+                   "unsupported link %d decoded", st.dlt);
+        return 0;
+    }
+    cm_config cfg;
+    cm_config_default(&cfg);
+    uint8_t c = data[1];
+    if ((c & 3) != 3)
+        cfg.ts_pure_acks = (cm_ts_pure_acks)(c & 3);
+    cfg.rtd_max_age_ns = MAX_AGES[(c >> 2) & 7];
+    st.max_idle_ns = MAX_IDLES[(c >> 5) & 3];
+    st.quick = c >> 7;
+    int64_t t = BASES[data[2] & 3];
+
+    st.eng = cm_engine_new(&cfg);
+    FUZZ_CHECK(st.eng != NULL, "cm_engine_new failed");
+    st.ct = conntrack_new(st.eng, st.max_idle_ns);
+    FUZZ_CHECK(st.ct != NULL, "conntrack_new failed");
+    st.out = open_memstream(&st.out_buf, &st.out_size);
+    FUZZ_CHECK(st.out != NULL, "open_memstream failed");
+
+    size_t off = 3;
+    while (size - off >= FRAME_HEADER) {
+        const uint8_t *h = data + off;
+        size_t caplen = (size_t)h[0] << 8 | h[1];
+        size_t wirelen = be32(h + 2);
+        t = step_time(t, be32(h + 6));
+        off += FRAME_HEADER;
+        if (caplen > size - off)
+            caplen = size - off;
+        one_frame(&st, data + off, caplen, wirelen, t);
+        off += caplen;
+    }
+
+    /* what the summary lines read */
+    conn_stats cs = conntrack_stats(st.ct);
+    cm_engine_counters ec;
+    cm_engine_get_counters(st.eng, &ec);
+    FUZZ_CHECK(cs.tally.one_way <= cs.tally.flows, "one-way %" PRIu64 " of %" PRIu64 " flows",
+               cs.tally.one_way, cs.tally.flows);
+    FUZZ_CHECK(conntrack_count(st.ct) <= st.frames, "more connections than frames");
+    FUZZ_CHECK(ec.alloc_failures == 0, "allocation failures");
+    (void)cm_engine_stream_count(st.eng);
+
+    fclose(st.out);
+    free(st.out_buf);
+    conntrack_free(st.ct);
+    cm_engine_free(st.eng);
+    return 0;
+}
