@@ -27,7 +27,8 @@ CRAFT = ROOT / "tools" / "craft" / "craft.py"
 # (not in the hand-derived expectations yet).
 FIELDS = [f for f in fields.FIELDS if f not in fields.pick("pathrtd", "pathrtd.frame")]
 
-# tshark 4.0 prints FT_BOOLEAN in -T fields as 1 / 0
+# FT_BOOLEAN as the harness reads it on every Wireshark version (4.4+ print
+# True/False in -T fields, 4.0 1/0; tools/connmon_tshark.py normalises)
 TRUE, FALSE = "1", "0"
 
 
