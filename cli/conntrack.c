@@ -27,6 +27,8 @@ struct conntrack {
     uint32_t next_stream;
     int64_t max_idle_ns;
     conn_stats stats;
+    void (*on_forget)(uint32_t stream, void *arg); /* conntrack_on_forget */
+    void *on_forget_arg;
 };
 
 conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns)
@@ -124,12 +126,21 @@ static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
     return c;
 }
 
-/* Forgets c here and in the engine. */
+/* Forgets c here and in the engine, and says so. */
 static void conn_drop(conntrack *ct, conn *c)
 {
+    uint32_t stream = c->stream;
     cm_htab_remove(&ct->conns, &c->node);
-    cm_engine_forget_stream(ct->eng, c->stream);
+    cm_engine_forget_stream(ct->eng, stream);
     free(c);
+    if (ct->on_forget)
+        ct->on_forget(stream, ct->on_forget_arg);
+}
+
+void conntrack_on_forget(conntrack *ct, void (*fn)(uint32_t stream, void *arg), void *arg)
+{
+    ct->on_forget = fn;
+    ct->on_forget_arg = arg;
 }
 
 static inline bool idle_at(const conntrack *ct, const conn *c, int64_t now_ns)

@@ -40,6 +40,11 @@ bool conntrack_assign(conntrack *ct, cm_packet *pkt, conn **conn_out);
  * direction.  pkt must be the packet just assigned to c. */
 const char *conntrack_label(conn *c, const cm_packet *pkt);
 
+/* Calls fn(stream, arg) whenever a connection is forgotten (idle, or its
+ * port pair reused by a new connection), after the engine forgot it
+ * (--flows writes its record then).  Not called by conntrack_free. */
+void conntrack_on_forget(conntrack *ct, void (*fn)(uint32_t stream, void *arg), void *arg);
+
 /* Drops connections idle at time now. */
 void conntrack_expire(conntrack *ct, int64_t now_ns);
 

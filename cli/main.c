@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <net/if.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include "conntrack.h"
 #include "decode_frame.h"
 #include "output.h"
+#include "records.h"
 
 #define DEFAULT_FLOW_MAX_IDLE_NS INT64_C(300000000000) /* 300 s */
 #define LIVE_SNAPLEN 256  /* headers are enough: link + IP + ext + TCP options */
@@ -41,6 +43,9 @@ typedef struct options {
     out_format format;         /* from json and machine */
     bool json, machine;        /* --json, -m */
     bool quick, quiet, verbose, show_local;
+    const char *flows_path;    /* --flows: per-connection records, "-" stdout */
+    bool replay;               /* -e: a file at the pace it was captured */
+    double speed;              /* --speed: replay this many times faster */
 } options;
 
 typedef struct counters {
@@ -62,6 +67,10 @@ typedef struct run_state {
     int64_t next_summary_ns;   /* --sumInt: capture time of the next summary */
     int64_t next_sweep_ns;     /* capture time of the next idle sweep */
     struct timespec wall_start; /* -s when live */
+    struct timespec replay_start; /* -e: wall clock at the first frame */
+    records *rs;               /* --flows, or NULL */
+    FILE *flows_out;           /* where the records go */
+    bool lines;                /* per-packet output (not with --flows -) */
     cm_addr local[MAX_LOCAL_ADDRS]; /* the interface's own addresses (-l) */
     int nlocal;
 } run_state;
@@ -100,6 +109,11 @@ static void usage(FILE *out)
         "      --ts-pure-acks M    clocked (default), all or none: TS round trips\n"
         "                          started by pure ACKs\n"
         "      --json              one JSON object per TCP packet, plugin field names\n"
+        "      --flows PATH        one JSON record per connection, written when it is\n"
+        "                          forgotten (idle, port reused, end); - for stdout,\n"
+        "                          instead of the per-packet lines\n"
+        "  -e, --emulate           replay a file (-r) at the pace it was captured\n"
+        "      --speed X           replay X times faster (0.5: half as fast; implies -e)\n"
         "  -h, --help              this help\n"
         "\n"
         "Line columns: time, TS round-trip delay, seq round-trip delay, sequence gap,\n"
@@ -149,9 +163,21 @@ static void set_defaults(options *o)
     memset(o, 0, sizeof *o);
     cm_config_default(&o->cfg);
     o->flow_max_idle_ns = DEFAULT_FLOW_MAX_IDLE_NS;
+    o->speed = 1.0;
 }
 
-enum { OPT_SUMINT = 256, OPT_RTDMAXAGE, OPT_FLOWMAXIDLE, OPT_JSON, OPT_TSPA };
+static double speed_arg(const char *text)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v <= 0)
+        die(2, "--speed: \"%s\" is not a positive number", text);
+    return v;
+}
+
+enum { OPT_SUMINT = 256, OPT_RTDMAXAGE, OPT_FLOWMAXIDLE, OPT_JSON, OPT_TSPA, OPT_FLOWS,
+       OPT_SPEED };
 
 static const struct option long_options[] = {
     {"interface", required_argument, 0, 'i'}, {"read", required_argument, 0, 'r'},
@@ -164,8 +190,11 @@ static const struct option long_options[] = {
     {"flowMaxIdle", required_argument, 0, OPT_FLOWMAXIDLE},
     {"json", no_argument, 0, OPT_JSON},
     {"ts-pure-acks", required_argument, 0, OPT_TSPA},
+    {"flows", required_argument, 0, OPT_FLOWS},
+    {"emulate", no_argument, 0, 'e'},
+    {"speed", required_argument, 0, OPT_SPEED},
     {0, 0, 0, 0}};
-#define SHORT_OPTIONS ":i:r:f:c:s:mQqvlh"
+#define SHORT_OPTIONS ":i:r:f:c:s:mQqvlhe"
 
 /* One option from getopt_long; `given` is how it was written, for errors. */
 static void take_option(options *o, int c, const char *arg, const char *given)
@@ -186,6 +215,9 @@ static void take_option(options *o, int c, const char *arg, const char *given)
     case OPT_RTDMAXAGE: o->cfg.rtd_max_age_ns = seconds_arg("--rtdMaxAge", arg, true); break;
     case OPT_FLOWMAXIDLE: o->flow_max_idle_ns = seconds_arg("--flowMaxIdle", arg, true); break;
     case OPT_JSON: o->json = true; break;
+    case OPT_FLOWS: o->flows_path = arg; break;
+    case 'e': o->replay = true; break;
+    case OPT_SPEED: o->speed = speed_arg(arg), o->replay = true; break;
     case OPT_TSPA:
         if (!cm_parse_ts_pure_acks(arg, &o->cfg.ts_pure_acks))
             die(2, "--ts-pure-acks: \"%s\" is not one of clocked, all, none", arg);
@@ -204,6 +236,11 @@ static void check_options(options *o)
         die(2, "give exactly one of -i IFACE or -r FILE (see connmon -h)");
     if (o->json && o->machine)
         die(2, "--json and -m are two output formats: pick one");
+    if (o->flows_path && strcmp(o->flows_path, "-") == 0 && (o->json || o->machine))
+        die(2, "--flows - writes the records instead of the per-packet lines: "
+               "leave out %s", o->json ? "--json" : "-m");
+    if (o->replay && o->iface)
+        die(2, "-e / --speed replay a capture file: give -r FILE, not -i");
     o->format = o->json ? OUT_JSON : o->machine ? OUT_MACHINE : OUT_HUMAN;
 }
 
@@ -300,7 +337,8 @@ static bool wants_line(const run_state *st, const cm_packet *pkt, const cm_resul
     return output_selects(r, o->quick) && (o->show_local || !is_local(st, &pkt->src));
 }
 
-/* Connection number, analysis, counts and the line of one TCP packet. */
+/* Connection number, analysis, counts, record and the line of one TCP
+ * packet. */
 static void analyse_packet(run_state *st, cm_packet *pkt)
 {
     cm_result r;
@@ -310,8 +348,45 @@ static void analyse_packet(run_state *st, cm_packet *pkt)
     st->n.tcp++;
     if (!pkt->has_ts)
         st->n.no_ts++;
-    if (wants_line(st, pkt, &r))
+    if (st->rs && !records_add(st->rs, pkt, &r))
+        die(1, "out of memory");
+    if (st->lines && wants_line(st, pkt, &r))
         output_line(stdout, st->opt->format, pkt, &r, conntrack_label(c, pkt));
+}
+
+/* -e: waits until the frame's offset from the first frame, divided by
+ * --speed, has passed on the wall clock.  Frames earlier than the first
+ * (time running backwards) are not held. */
+static void replay_wait(run_state *st, int64_t t)
+{
+    if (st->n.frames == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &st->replay_start);
+        return;
+    }
+    double due_ns = (double)(t - st->first_ns) / st->opt->speed;
+    if (due_ns <= 0)
+        return;
+    if (due_ns > 1e18)
+        due_ns = 1e18;
+    int64_t due = (int64_t)due_ns;
+    struct timespec at = st->replay_start;
+    at.tv_sec += (time_t)(due / 1000000000);
+    at.tv_nsec += (long)(due % 1000000000);
+    if (at.tv_nsec >= 1000000000) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000;
+    }
+    fflush(stdout); /* what is due now is out before the wait */
+    while (!got_signal && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+        ;
+}
+
+/* conntrack forgot a connection: its record is complete. */
+static void on_forget(uint32_t stream, void *arg)
+{
+    run_state *st = arg;
+    if (st->rs)
+        records_forget(st->rs, stream);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -324,6 +399,13 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     if (past_time_limit(st, t)) {
         stop(st);
         return;
+    }
+    if (st->opt->replay) {
+        replay_wait(st, t);
+        if (got_signal) {
+            stop(st);
+            return;
+        }
     }
     st->n.frames++;
     print_due_summaries(st, t);
@@ -423,6 +505,11 @@ static void open_capture(run_state *st, const options *o)
         st->pcap = open_live(o);
         collect_local_addresses(st, o->iface);
         setvbuf(stdout, NULL, _IOLBF, 0); /* prompt output when live */
+    } else if (o->replay) {
+        st->pcap = pcap_open_offline_with_tstamp_precision(o->file, PCAP_TSTAMP_PRECISION_NANO, err);
+        if (!st->pcap)
+            die(1, "cannot read %s: %s", o->file, err);
+        setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they are replayed */
     } else {
         st->pcap = pcap_open_offline_with_tstamp_precision(o->file, PCAP_TSTAMP_PRECISION_NANO, err);
         if (!st->pcap)
@@ -498,6 +585,47 @@ static int capture_loop(run_state *st)
     return 0;
 }
 
+/* --flows: where the records go ("-": stdout, instead of the lines). */
+static void open_flows(run_state *st, const options *o)
+{
+    st->lines = true;
+    if (!o->flows_path)
+        return;
+    if (strcmp(o->flows_path, "-") == 0) {
+        st->flows_out = stdout;
+        st->lines = false;
+    } else {
+        st->flows_out = fopen(o->flows_path, "w");
+        if (!st->flows_out)
+            die(1, "cannot write %s: %s", o->flows_path, strerror(errno));
+    }
+    st->rs = records_new(st->flows_out, st->live || o->replay);
+    if (!st->rs)
+        die(1, "out of memory");
+    conntrack_on_forget(st->ct, on_forget, st);
+}
+
+/* End of input: the records still held, in first-frame order. */
+static int close_flows(run_state *st, int status)
+{
+    if (!st->rs)
+        return status;
+    records_finish(st->rs);
+    if (st->opt->verbose) {
+        records_stats rstats = records_get_stats(st->rs);
+        fprintf(stderr, "connmon: %" PRIu64 " connection records written, %" PRIu64
+                " delays left out of them for lack of memory\n",
+                rstats.written, rstats.samples_lost);
+    }
+    records_free(st->rs);
+    st->rs = NULL;
+    if (st->flows_out != stdout && fclose(st->flows_out) != 0) {
+        fprintf(stderr, "connmon: cannot write %s: %s\n", st->opt->flows_path, strerror(errno));
+        return status ? status : 1;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -512,9 +640,11 @@ int main(int argc, char **argv)
     st.ct = st.eng ? conntrack_new(st.eng, o.flow_max_idle_ns) : NULL;
     if (!st.ct)
         die(1, "out of memory");
+    open_flows(&st, &o);
     catch_signals(st.pcap);
 
     int status = capture_loop(&st);
+    status = close_flows(&st, status);
     fflush(stdout);
     print_summary(&st);
     conntrack_free(st.ct);
