@@ -613,9 +613,11 @@ static int close_flows(run_state *st, int status)
     records_finish(st->rs);
     if (st->opt->verbose) {
         records_stats rstats = records_get_stats(st->rs);
-        fprintf(stderr, "connmon: %" PRIu64 " connection records written, %" PRIu64
-                " delays left out of them for lack of memory\n",
-                rstats.written, rstats.samples_lost);
+        fprintf(stderr, "connmon: %" PRIu64 " connection records written (%" PRIu64
+                " bytes each on average while held, at most %" PRIu64 "), %" PRIu64
+                " delays left out of them for lack of memory\n", rstats.written,
+                rstats.written ? rstats.bytes_total / rstats.written : 0, rstats.bytes_max,
+                rstats.samples_lost);
     }
     records_free(st->rs);
     st->rs = NULL;

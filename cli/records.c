@@ -93,6 +93,10 @@ static void write_record(records *rs, const rec *x)
     if (rs->flush_each)
         fflush(rs->out);
     rs->stats.written++;
+    size_t bytes = sizeof *x - sizeof x->r + cm_conn_record_bytes(&x->r);
+    rs->stats.bytes_total += bytes;
+    if (bytes > rs->stats.bytes_max)
+        rs->stats.bytes_max = bytes;
 }
 
 void records_forget(records *rs, uint32_t stream)

@@ -3,8 +3,8 @@
  * line holds, written as one JSON line when the connection is forgotten
  * (idle, its port pair reused, end of input).
  *
- * Memory: a record per connection held (engine/conn_record.h: about 450
- * bytes plus its distributions' buckets), freed when written.
+ * Memory: a record per connection held (engine/conn_record.h: 472 bytes
+ * plus its distributions' buckets, here 24 more), freed when written.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -43,6 +43,8 @@ void records_finish(records *rs);
 typedef struct records_stats {
     uint64_t written;      /* records written */
     uint64_t samples_lost; /* delays left out of a distribution (memory) */
+    uint64_t bytes_total;  /* memory the written records held when written */
+    uint64_t bytes_max;    /* ... the largest of them */
 } records_stats;
 
 records_stats records_get_stats(const records *rs);

@@ -10,10 +10,11 @@
  * values, and how many were flagged hole, behind and dupack.  For the
  * connection: first and last analysed packet in frame order.
  *
- * Memory: sizeof(cm_conn_record) (about 450 bytes, four empty sketches
- * included) plus 6 bytes per occupied sketch bucket (sketch.h): a few
- * hundred bytes more for a typical connection, bounded by the bucket
- * count whatever the number of packets.
+ * Memory: sizeof(cm_conn_record) (472 bytes on 64-bit, four empty
+ * sketches included) plus 6 bytes per occupied sketch bucket (sketch.h):
+ * 600 to 750 bytes for the connections of the bundled captures, 1.6 KB for
+ * one whose delays spread over a decade; bounded by the bucket count
+ * whatever the number of packets.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
