@@ -304,3 +304,30 @@ def test_replay_lines_come_out_at_pace():
     proc.wait(timeout=30)
     assert first and rest
     assert t_first < t_all / 2, (t_first, t_all)
+
+
+# ---- live ------------------------------------------------------------------------------------
+
+from test_cli import live_lo, netns  # noqa: E402,F401  (fixtures: root, a namespace with traffic)
+
+
+def test_live_records_when_idle(live_lo):
+    """Live, --flowMaxIdle 0.5: the namespace's short connections are
+    written while the capture runs (4 s), each with both directions and
+    round-trip samples; the rest at the end."""
+    start = time.monotonic()
+    p = subprocess.Popen(live_lo + [cli_path(), "-i", "lo", "-q", "-s", "4", "--flowMaxIdle", "0.5",
+                                    "--flows", "-"], stdout=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    t_first = time.monotonic() - start
+    rest = p.stdout.read()
+    p.wait(timeout=30)
+    assert p.returncode == 0
+    assert first and t_first < 3.5, f"first record after {t_first:.2f} s"
+    recs = jsonl(first + rest)
+    assert len(recs) >= 3
+    for r in recs:
+        assert list(r) == RECORD_KEYS
+        assert r["a"]["packets"] + r["b"]["packets"] >= 3
+        assert r["a"]["half"]["count"] + r["b"]["half"]["count"] > 0
+        assert r["first_frame"] <= r["last_frame"] and r["first_time"] <= r["last_time"]
