@@ -25,13 +25,17 @@ typedef struct line {
     size_t n;
 } line;
 
-static inline void put_str(line *l, const char *s)
+static inline void put_mem(line *l, const char *s, size_t len)
 {
-    size_t len = strlen(s);
     if (l->n + len < sizeof l->buf) {
         memcpy(l->buf + l->n, s, len);
         l->n += len;
     }
+}
+
+static inline void put_str(line *l, const char *s)
+{
+    put_mem(l, s, strlen(s));
 }
 
 static inline void put_ch(line *l, char c)
@@ -154,14 +158,17 @@ static void json_line(line *l, const cm_packet *p, const cm_result *r, const cha
     put_u64(l, p->frame);
     put_str(l, ",\"time\":");
     put_seconds(l, p->t_ns, 9);
+    /* ,"key": of every field, made at compile time from the table */
+    static const struct { const char *text; unsigned len; } keys[CM_F_COUNT] = {
+#define CM_FIELD(id, abbrev, kind, name, blurb) {",\"" abbrev "\":", sizeof(",\"" abbrev "\":") - 1},
+#include "fields.def"
+    };
     for (int id = 0; id < CM_F_COUNT; id++) {
         const cm_field_info *f = &cm_field_table[id];
         int64_t v = 0;
         if (f->kind != CM_KIND_STRING && !cm_field_value(r, (cm_field_id)id, &v))
             continue;
-        put_str(l, ",\"");
-        put_str(l, f->abbrev);
-        put_str(l, "\":");
+        put_mem(l, keys[id].text, keys[id].len);
         switch (f->kind) {
         case CM_KIND_TIME:
             put_seconds(l, v, 9);
