@@ -24,9 +24,13 @@
 #include "conntrack.h"
 #include "decode_frame.h"
 #include "output.h"
+#include "ops.h"
 #include "records.h"
 
 #define DEFAULT_FLOW_MAX_IDLE_NS INT64_C(300000000000) /* 300 s */
+/* Connections held at most by default: ~50 MB at ~500 B each, which a small
+ * router has; pping stops at 10,000. */
+#define DEFAULT_MAX_FLOWS 100000
 #define LIVE_SNAPLEN 256  /* headers are enough: link + IP + ext + TCP options */
 #define LIVE_FILTER "tcp or (vlan and tcp)"
 #define SWEEP_INTERVAL_NS INT64_C(1000000000) /* idle connections: looked for once a second */
@@ -39,6 +43,7 @@ typedef struct options {
     int64_t max_ns;            /* -s, 0: no limit */
     int64_t sum_interval_ns;   /* --sumInt, 0: only at the end */
     int64_t flow_max_idle_ns;  /* --flowMaxIdle, 0: never */
+    uint64_t max_flows;        /* --maxFlows, 0: no bound */
     cm_config cfg;
     out_format format;         /* from json and machine */
     bool json, machine;        /* --json, -m */
@@ -46,6 +51,7 @@ typedef struct options {
     const char *flows_path;    /* --flows: per-connection records, "-" stdout */
     bool replay;               /* -e: a file at the pace it was captured */
     double speed;              /* --speed: replay this many times faster */
+    ops_options ops;           /* --aggregate, --metrics, --exclude, ... (ops.h) */
 } options;
 
 typedef struct counters {
@@ -71,6 +77,7 @@ typedef struct run_state {
     records *rs;               /* --flows, or NULL */
     FILE *flows_out;           /* where the records go */
     bool lines;                /* per-packet output (not with --flows -) */
+    ops *ops;                  /* aggregates, metrics, exclusions (ops.h) */
     cm_addr local[MAX_LOCAL_ADDRS]; /* the interface's own addresses (-l) */
     int nlocal;
 } run_state;
@@ -106,6 +113,8 @@ static void usage(FILE *out)
         "      --sumInt N          summary on stderr every N seconds of capture time\n"
         "      --rtdMaxAge N       forget round-trip starts older than N s (default 10)\n"
         "      --flowMaxIdle N     forget connections idle for N s (default 300, 0: never)\n"
+        "      --maxFlows N        hold at most N connections, forgetting the least recently\n"
+        "                          seen (default 100000, 0: no bound)\n"
         "      --ts-pure-acks M    clocked (default), all or none: TS round trips\n"
         "                          started by pure ACKs\n"
         "      --json              one JSON object per TCP packet, plugin field names\n"
@@ -114,6 +123,7 @@ static void usage(FILE *out)
         "                          instead of the per-packet lines\n"
         "  -e, --emulate           replay a file (-r) at the pace it was captured\n"
         "      --speed X           replay X times faster (0.5: half as fast; implies -e)\n"
+        OPS_USAGE
         "  -h, --help              this help\n"
         "\n"
         "Line columns: time, TS round-trip delay, seq round-trip delay, sequence gap,\n"
@@ -158,12 +168,25 @@ static uint64_t count_arg(const char *flag, const char *text)
     return v;
 }
 
+/* --maxFlows N: a whole number, 0 meaning no bound. */
+static uint64_t max_flows_arg(const char *text)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v > SIZE_MAX)
+        die(2, "--maxFlows: \"%s\" is not a whole number of connections (0: no bound)", text);
+    return v;
+}
+
 static void set_defaults(options *o)
 {
     memset(o, 0, sizeof *o);
     cm_config_default(&o->cfg);
     o->flow_max_idle_ns = DEFAULT_FLOW_MAX_IDLE_NS;
+    o->max_flows = DEFAULT_MAX_FLOWS;
     o->speed = 1.0;
+    ops_options_init(&o->ops);
 }
 
 static double speed_arg(const char *text)
@@ -177,7 +200,7 @@ static double speed_arg(const char *text)
 }
 
 enum { OPT_SUMINT = 256, OPT_RTDMAXAGE, OPT_FLOWMAXIDLE, OPT_JSON, OPT_TSPA, OPT_FLOWS,
-       OPT_SPEED };
+       OPT_SPEED, OPT_MAXFLOWS };
 
 static const struct option long_options[] = {
     {"interface", required_argument, 0, 'i'}, {"read", required_argument, 0, 'r'},
@@ -188,11 +211,13 @@ static const struct option long_options[] = {
     {"help", no_argument, 0, 'h'},            {"sumInt", required_argument, 0, OPT_SUMINT},
     {"rtdMaxAge", required_argument, 0, OPT_RTDMAXAGE},
     {"flowMaxIdle", required_argument, 0, OPT_FLOWMAXIDLE},
+    {"maxFlows", required_argument, 0, OPT_MAXFLOWS},
     {"json", no_argument, 0, OPT_JSON},
     {"ts-pure-acks", required_argument, 0, OPT_TSPA},
     {"flows", required_argument, 0, OPT_FLOWS},
     {"emulate", no_argument, 0, 'e'},
     {"speed", required_argument, 0, OPT_SPEED},
+    OPS_LONG_OPTIONS
     {0, 0, 0, 0}};
 #define SHORT_OPTIONS ":i:r:f:c:s:mQqvlhe"
 
@@ -214,6 +239,7 @@ static void take_option(options *o, int c, const char *arg, const char *given)
     case OPT_SUMINT: o->sum_interval_ns = seconds_arg("--sumInt", arg, false); break;
     case OPT_RTDMAXAGE: o->cfg.rtd_max_age_ns = seconds_arg("--rtdMaxAge", arg, true); break;
     case OPT_FLOWMAXIDLE: o->flow_max_idle_ns = seconds_arg("--flowMaxIdle", arg, true); break;
+    case OPT_MAXFLOWS: o->max_flows = max_flows_arg(arg); break;
     case OPT_JSON: o->json = true; break;
     case OPT_FLOWS: o->flows_path = arg; break;
     case 'e': o->replay = true; break;
@@ -224,8 +250,13 @@ static void take_option(options *o, int c, const char *arg, const char *given)
         break;
     case ':':
         die(2, "%s needs a value (see connmon -h)", given);
-    default:
-        die(2, "unknown option %s (see connmon -h)", given);
+    default: {
+        const char *err;
+        if (!ops_take_option(&o->ops, c, arg, &err))
+            die(2, "unknown option %s (see connmon -h)", given);
+        if (err)
+            die(2, "%s", err);
+    }
     }
 }
 
@@ -241,6 +272,10 @@ static void check_options(options *o)
                "leave out %s", o->json ? "--json" : "-m");
     if (o->replay && o->iface)
         die(2, "-e / --speed replay a capture file: give -r FILE, not -i");
+    const char *err = ops_check(&o->ops, o->iface != NULL, o->json, o->machine,
+                                o->flows_path && strcmp(o->flows_path, "-") == 0);
+    if (err)
+        die(2, "%s", err);
     o->format = o->json ? OUT_JSON : o->machine ? OUT_MACHINE : OUT_HUMAN;
 }
 
@@ -277,8 +312,9 @@ static void print_summary(const run_state *st)
             cs.tally.flows, st->n.tcp, st->n.no_ts, cs.tally.one_way, st->n.not_tcp);
     fprintf(stderr,
             "%" PRIu64 " expired idle, %" PRIu64 " streams forgotten, %" PRIu64
-            " RTD starts expired, %" PRIu64 " alloc failures\n",
-            cs.expired_idle, ec.streams_forgotten, ec.entries_expired, ec.alloc_failures);
+            " RTD starts expired, %" PRIu64 " alloc failures, %" PRIu64 " evicted\n",
+            cs.expired_idle, ec.streams_forgotten, ec.entries_expired, ec.alloc_failures,
+            cs.evicted);
 }
 
 /* --sumInt: one summary per interval of capture time that ended before t. */
@@ -343,6 +379,8 @@ static void analyse_packet(run_state *st, cm_packet *pkt)
 {
     cm_result r;
     conn *c;
+    if (ops_excludes(st->ops, pkt))
+        return;
     if (!conntrack_assign(st->ct, pkt, &c) || !cm_engine_analyse(st->eng, pkt, &r))
         die(1, "out of memory");
     st->n.tcp++;
@@ -350,8 +388,9 @@ static void analyse_packet(run_state *st, cm_packet *pkt)
         st->n.no_ts++;
     if (st->rs && !records_add(st->rs, pkt, &r))
         die(1, "out of memory");
+    ops_packet(st->ops, pkt, &r);
     if (st->lines && wants_line(st, pkt, &r))
-        output_line(stdout, st->opt->format, pkt, &r, conntrack_label(c, pkt));
+        output_line(stdout, st->opt->format, pkt, &r, conntrack_label(st->ct, pkt));
 }
 
 /* -e: waits until the frame's offset from the first frame, divided by
@@ -377,6 +416,7 @@ static void replay_wait(run_state *st, int64_t t)
         at.tv_nsec -= 1000000000;
     }
     fflush(stdout); /* what is due now is out before the wait */
+    ops_tick(st->ops);
     while (!got_signal && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
         ;
 }
@@ -573,6 +613,7 @@ static int capture_loop(run_state *st)
                     st->live ? o->iface : o->file, pcap_geterr(st->pcap), st->n.frames);
             return st->live ? 1 : 3;
         }
+        ops_tick(st->ops);
         if (rc == 0 && !st->live)
             break; /* end of file */
         if (rc == 0 && st->live && fd < 0 && o->max_ns == 0)
@@ -628,6 +669,20 @@ static int close_flows(run_state *st, int status)
     return status;
 }
 
+/* --output, --fanout, --aggregate, --metrics (ops.h). */
+static void start_ops(run_state *st, const options *o)
+{
+    char err[512];
+    st->ops = ops_start(&o->ops, st->pcap, st->live, st->live || o->replay, o->quiet, st->ct,
+                        err, sizeof err);
+    if (!st->ops)
+        die(1, "%s", err);
+    if (st->flows_out && st->flows_out != stdout)
+        ops_reopen_on_hup(st->ops, st->flows_out, o->flows_path);
+    if (ops_replaces_lines(st->ops))
+        st->lines = false;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -639,16 +694,20 @@ int main(int argc, char **argv)
     st.live = o.iface != NULL;
     open_capture(&st, &o);
     st.eng = cm_engine_new(&o.cfg);
-    st.ct = st.eng ? conntrack_new(st.eng, o.flow_max_idle_ns) : NULL;
+    st.ct = st.eng ? conntrack_new(st.eng, o.flow_max_idle_ns, (size_t)o.max_flows) : NULL;
     if (!st.ct)
         die(1, "out of memory");
     open_flows(&st, &o);
+    start_ops(&st, &o);
     catch_signals(st.pcap);
 
     int status = capture_loop(&st);
+    ops_end(st.ops);
     status = close_flows(&st, status);
     fflush(stdout);
     print_summary(&st);
+    ops_linger(st.ops, &got_signal);
+    ops_free(st.ops);
     conntrack_free(st.ct);
     cm_engine_free(st.eng);
     pcap_close(st.pcap);

@@ -3,7 +3,8 @@
 # Runs apt-get through sudo when not root.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config tshark libwireshark-dev libglib2.0-dev
-      libpcap-dev python3 python3-pytest python3-matplotlib util-linux iproute2)
+      libpcap-dev python3 python3-pytest python3-matplotlib util-linux iproute2
+      libmicrohttpd-dev prometheus)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
