@@ -18,7 +18,7 @@ struct conn {
     bool base_set[2];
     uint8_t seen_dirs;      /* directions seen, for cm_flow_tally_see */
     uint8_t last_dir;       /* direction of the packet just assigned */
-    char label[2][CM_FLOW_LABEL_MAX]; /* formatted on first use */
+    struct conn *older, *newer; /* recency list, for --maxFlows */
 };
 
 struct conntrack {
@@ -26,18 +26,22 @@ struct conntrack {
     cm_htab conns;          /* struct conn by conn_hash: both directions alike */
     uint32_t next_stream;
     int64_t max_idle_ns;
+    size_t max_flows;       /* 0: no bound */
+    conn *oldest, *newest;  /* least and most recently seen */
     conn_stats stats;
+    char label[CM_FLOW_LABEL_MAX]; /* conntrack_label's buffer */
     void (*on_forget)(uint32_t stream, void *arg); /* conntrack_on_forget */
     void *on_forget_arg;
 };
 
-conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns)
+conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns, size_t max_flows)
 {
     conntrack *ct = calloc(1, sizeof *ct);
     if (!ct)
         return NULL;
     ct->eng = eng;
     ct->max_idle_ns = max_idle_ns;
+    ct->max_flows = max_flows;
     if (!cm_htab_init(&ct->conns, INITIAL_BUCKETS)) {
         free(ct);
         return NULL;
@@ -111,6 +115,34 @@ static conn *conn_find(const conntrack *ct, uint32_t hash, const cm_packet *p, i
     return NULL;
 }
 
+/* ---- recency: the list --maxFlows evicts from ----------------------------- */
+
+static void recency_unlink(conntrack *ct, conn *c)
+{
+    if (c->older)
+        c->older->newer = c->newer;
+    else if (ct->oldest == c)
+        ct->oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else if (ct->newest == c)
+        ct->newest = c->older;
+    c->older = c->newer = NULL;
+}
+
+static void recency_touch(conntrack *ct, conn *c)
+{
+    if (ct->newest == c)
+        return;
+    recency_unlink(ct, c);
+    c->older = ct->newest;
+    if (ct->newest)
+        ct->newest->newer = c;
+    ct->newest = c;
+    if (!ct->oldest)
+        ct->oldest = c;
+}
+
 /* ---- connections begin and end ------------------------------------------ */
 
 static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
@@ -130,6 +162,7 @@ static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
 static void conn_drop(conntrack *ct, conn *c)
 {
     uint32_t stream = c->stream;
+    recency_unlink(ct, c);
     cm_htab_remove(&ct->conns, &c->node);
     cm_engine_forget_stream(ct->eng, stream);
     free(c);
@@ -203,17 +236,23 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
     cm_flow_tally_see(&ct->stats.tally, &c->seen_dirs, (unsigned)dir);
     c->last_dir = (uint8_t)dir;
     c->last_ns = p->t_ns;
+    recency_touch(ct, c);
+    /* Over the bound: forget the least recently seen (never c itself). */
+    while (ct->max_flows > 0 && ct->conns.count > ct->max_flows && ct->oldest != c) {
+        ct->stats.evicted++;
+        conn_drop(ct, ct->oldest);
+    }
     p->stream = c->stream;
     *conn_out = c;
     return true;
 }
 
-const char *conntrack_label(conn *c, const cm_packet *p)
+/* Formatted per call (a label per connection would double its memory);
+ * the fast formatter makes that cheap. */
+const char *conntrack_label(conntrack *ct, const cm_packet *p)
 {
-    int dir = c->last_dir;
-    if (!c->label[dir][0])
-        cm_format_flow(c->label[dir], sizeof c->label[dir], p);
-    return c->label[dir];
+    cm_format_flow(ct->label, sizeof ct->label, p);
+    return ct->label;
 }
 
 typedef struct expiry {

@@ -25,20 +25,24 @@ typedef struct conn_stats {
                               connection seen so far (expired ones included) */
     uint64_t expired_idle; /* connections dropped after max_idle_ns without
                               a packet */
+    uint64_t evicted;      /* least recently seen connections forgotten to
+                              stay within max_flows */
 } conn_stats;
 
-/* max_idle_ns <= 0: never expire.  The engine loses a connection's state
- * when it expires.  Returns NULL when out of memory. */
-conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns);
+/* max_idle_ns <= 0: never expire.  max_flows > 0: at most that many
+ * connections are held; beyond it the least recently seen is forgotten
+ * (evicted).  The engine loses a connection's state with it.  Returns NULL
+ * when out of memory. */
+conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns, size_t max_flows);
 void conntrack_free(conntrack *ct);
 
 /* Sets pkt->stream and *conn_out (the connection, for conntrack_label).
  * Returns false when out of memory. */
 bool conntrack_assign(conntrack *ct, cm_packet *pkt, conn **conn_out);
 
-/* The "src:sport+dst:dport" label of pkt's direction, formatted once per
- * direction.  pkt must be the packet just assigned to c. */
-const char *conntrack_label(conn *c, const cm_packet *pkt);
+/* The "src:sport+dst:dport" label of pkt's direction, valid until the next
+ * call. */
+const char *conntrack_label(conntrack *ct, const cm_packet *pkt);
 
 /* Calls fn(stream, arg) whenever a connection is forgotten (idle, or its
  * port pair reused by a new connection), after the engine forgot it

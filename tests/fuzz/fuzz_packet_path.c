@@ -1,8 +1,10 @@
 /* libFuzzer target: the command line's whole packet path, frame after
  * frame, so that state builds up as it does on a capture: link-layer
- * decoding (cli/decode_frame.c), connection numbering and idle expiry
- * (cli/conntrack.c), the engine (cm_engine_analyse), and every output
- * format (cli/output.c: human, machine, JSON), each line checked.
+ * decoding (cli/decode_frame.c), connection numbering, idle expiry and
+ * eviction (cli/conntrack.c), the engine (cm_engine_analyse), every output
+ * format (cli/output.c: human, machine, JSON), each line checked, and the
+ * per-connection records of --flows (cli/records.c), written when
+ * connections are forgotten and at the end.
  *
  * Input (tests/fuzz/make_corpus.py writes it from capture files):
  *
@@ -10,7 +12,8 @@
  *   byte 1    configuration: bits 0-1 --ts-pure-acks (3: clocked),
  *             bits 2-4 --rtdMaxAge (MAX_AGES), bits 5-6 --flowMaxIdle
  *             (MAX_IDLES), bit 7 -Q
- *   byte 2    capture time of the start (BASES)
+ *   byte 2    bits 0-1 capture time of the start (BASES), bits 2-3
+ *             --maxFlows (MAX_FLOWS)
  *   frames    until the input ends, each
  *               caplen  u16 big-endian (cut to what is left)
  *               wirelen u32 big-endian (the frame's length on the wire)
@@ -28,9 +31,9 @@
  * consistent (connmon.h and docs/semantics.md: round trips never negative,
  * minrtd set with them and not above them, seqgap on every packet but a
  * flow's first, referenced frames earlier than the packet), the flow label
- * is the packet's own direction, and every output line is whole (the human
- * and machine lines have their 8 columns, the JSON line is one valid
- * object).
+ * is the packet's own direction, every output line is whole (the human and
+ * machine lines have their 8 columns, the JSON line is one valid object,
+ * as is every --flows record), and --maxFlows holds.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -47,6 +50,7 @@
 #include "decode_frame.h"
 #include "fuzz_check.h"
 #include "output.h"
+#include "records.h"
 
 /* DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW (Linux), LINKTYPE_RAW,
  * DLT_RAW (OpenBSD), DLT_IPV4, DLT_IPV6, DLT_NULL, DLT_LOOP, and Bluetooth
@@ -58,6 +62,7 @@ static const int64_t MAX_AGES[8] = {
     CM_DEFAULT_RTD_MAX_AGE_NS, 0, 1, 1000000, 50000000, 1000000000,
     INT64_C(100000000000), INT64_MAX};
 static const int64_t MAX_IDLES[4] = {INT64_C(300000000000), 0, 1000000000, 1};
+static const size_t MAX_FLOWS[4] = {0, 1, 3, 64};
 #define SWEEP_INTERVAL_NS INT64_C(1000000000) /* as cli/main.c */
 
 /* Capture times a pcap record can carry: u32 seconds, u32 nanoseconds. */
@@ -83,66 +88,114 @@ static int64_t step_time(int64_t t, uint32_t step)
 
 /* ---- output lines ---------------------------------------------------------- */
 
-/* A JSON string without escapes (the flow label and the keys need none). */
+/* A JSON text, by RFC 8259's grammar (nesting bounded). */
+static const char *json_value(const char *s, const char *end, int depth);
+
+static const char *json_ws(const char *s, const char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    return s;
+}
+
 static const char *json_string(const char *s, const char *end)
 {
     if (s >= end || *s != '"')
         return NULL;
-    for (s++; s < end && *s != '"'; s++)
-        if (*s == '\\' || (unsigned char)*s < 0x20)
+    for (s++; s < end && *s != '"'; s++) {
+        if ((unsigned char)*s < 0x20)
             return NULL;
+        if (*s == '\\') {
+            if (++s >= end)
+                return NULL;
+            if (*s == 'u') {
+                for (int i = 0; i < 4; i++)
+                    if (++s >= end || !strchr("0123456789abcdefABCDEF", *s))
+                        return NULL;
+            } else if (!strchr("\"\\/bfnrt", *s)) {
+                return NULL;
+            }
+        }
+    }
     return s < end ? s + 1 : NULL;
+}
+
+static const char *json_digits(const char *s, const char *end)
+{
+    const char *start = s;
+    while (s < end && *s >= '0' && *s <= '9')
+        s++;
+    return s > start ? s : NULL;
 }
 
 static const char *json_number(const char *s, const char *end)
 {
     if (s < end && *s == '-')
         s++;
-    const char *digits = s;
-    while (s < end && *s >= '0' && *s <= '9')
+    if (s < end && *s == '0')
         s++;
-    if (s == digits)
+    else if (!(s = json_digits(s, end)))
         return NULL;
-    if (s < end && *s == '.') {
-        digits = ++s;
-        while (s < end && *s >= '0' && *s <= '9')
+    if (s < end && *s == '.' && !(s = json_digits(s + 1, end)))
+        return NULL;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '+' || *s == '-'))
             s++;
-        if (s == digits)
-            return NULL;
+        s = json_digits(s, end);
     }
     return s;
 }
 
-static const char *json_value(const char *s, const char *end)
+/* '{' members '}' or '[' elements ']' */
+static const char *json_container(const char *s, const char *end, int depth)
 {
-    if (s < end && *s == '"')
+    char close = *s == '{' ? '}' : ']';
+    bool object = close == '}';
+    s = json_ws(s + 1, end);
+    if (s < end && *s == close)
+        return s + 1;
+    for (;;) {
+        if (object) {
+            s = json_string(json_ws(s, end), end);
+            if (!s || (s = json_ws(s, end)) >= end || *s++ != ':')
+                return NULL;
+        }
+        s = json_value(s, end, depth + 1);
+        if (!s || (s = json_ws(s, end)) >= end)
+            return NULL;
+        if (*s == close)
+            return s + 1;
+        if (*s++ != ',')
+            return NULL;
+    }
+}
+
+static const char *json_value(const char *s, const char *end, int depth)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    s = json_ws(s, end);
+    if (s >= end || depth > 16)
+        return NULL;
+    if (*s == '{' || *s == '[')
+        return json_container(s, end, depth);
+    if (*s == '"')
         return json_string(s, end);
-    if (end - s >= 4 && memcmp(s, "true", 4) == 0)
-        return s + 4;
-    if (end - s >= 5 && memcmp(s, "false", 5) == 0)
-        return s + 5;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(end - s) >= n && memcmp(s, words[i], n) == 0)
+            return s + n;
+    }
     return json_number(s, end);
 }
 
-/* {"frame":N,"time":T, ... "key":value ...} */
-static bool json_line_ok(const char *s, const char *end)
+/* One JSON object filling [s, end). */
+static bool json_object_ok(const char *s, const char *end)
 {
-    static const char head[] = "{\"frame\":";
-    if ((size_t)(end - s) < sizeof head - 1 || memcmp(s, head, sizeof head - 1) != 0)
+    if (s >= end || *s != '{')
         return false;
-    s++;
-    for (;;) {
-        s = json_string(s, end);
-        if (!s || s >= end || *s++ != ':')
-            return false;
-        s = json_value(s, end);
-        if (!s || s >= end)
-            return false;
-        if (*s == '}')
-            return s + 1 == end;
-        if (*s++ != ',')
-            return false;
-    }
+    s = json_value(s, end, 0);
+    return s && json_ws(s, end) == end;
 }
 
 /* One output line, just written: whole, one '\n' at its end, and the
@@ -153,7 +206,10 @@ static void check_line(out_format fmt, const char *s, size_t n, const char *flow
     FUZZ_CHECK(memchr(s, '\n', n - 1) == NULL, "format %d: two lines", (int)fmt);
     FUZZ_CHECK(memchr(s, '\0', n) == NULL, "format %d: NUL in line", (int)fmt);
     if (fmt == OUT_JSON) {
-        FUZZ_CHECK(json_line_ok(s, s + n - 1), "bad JSON line: %.*s", (int)n, s);
+        static const char head[] = "{\"frame\":";
+        FUZZ_CHECK(n > sizeof head && memcmp(s, head, sizeof head - 1) == 0 &&
+                       json_object_ok(s, s + n - 1),
+                   "bad JSON line: %.*s", (int)n, s);
     } else {
         int spaces = 0;
         for (size_t i = 0; i < n; i++)
@@ -219,10 +275,40 @@ typedef struct run {
     bool quick;
     int64_t max_idle_ns, next_sweep_ns;
     uint32_t frames;
-    FILE *out;           /* every line, to memory */
+    size_t max_flows;
+    FILE *out;           /* the lines, one at a time, to memory */
     char *out_buf;
     size_t out_size;
+    records *rs;         /* --flows */
+    FILE *rec_out;       /* the records, to memory */
+    char *rec_buf;
+    size_t rec_size;
 } run;
+
+/* Every record written since the last look: whole JSON objects, one a
+ * line. */
+static void check_records(run *st)
+{
+    fflush(st->rec_out);
+    long size = ftell(st->rec_out);
+    FUZZ_CHECK(size >= 0 && (size_t)size <= st->rec_size, "memory stream at %ld", size);
+    const char *s = st->rec_buf, *end = st->rec_buf + size;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        FUZZ_CHECK(nl != NULL, "record without its newline: %.*s", (int)(end - s), s);
+        FUZZ_CHECK(json_object_ok(s, nl), "bad --flows record: %.*s", (int)(nl - s), s);
+        s = nl + 1;
+    }
+    rewind(st->rec_out);
+}
+
+/* conntrack forgot a connection (idle, evicted, port reused): its record
+ * is written, as cli/main.c does. */
+static void on_forget(uint32_t stream, void *arg)
+{
+    run *st = arg;
+    records_forget(st->rs, stream);
+}
 
 static void write_lines(run *st, const cm_packet *p, const cm_result *r, const char *flow)
 {
@@ -248,13 +334,17 @@ static void analyse(run *st, cm_packet *p)
     FUZZ_CHECK(p->src.family == 4 || p->src.family == 6, "family %u", p->src.family);
     FUZZ_CHECK(p->dst.family == p->src.family, "families %u/%u", p->src.family, p->dst.family);
     FUZZ_CHECK(conntrack_assign(st->ct, p, &c), "conntrack_assign failed");
+    FUZZ_CHECK(c != NULL, "no connection");
+    FUZZ_CHECK(!st->max_flows || conntrack_count(st->ct) <= st->max_flows,
+               "%zu connections held, --maxFlows %zu", conntrack_count(st->ct), st->max_flows);
     FUZZ_CHECK(cm_engine_analyse(st->eng, p, &r), "cm_engine_analyse failed");
     check_result(p, &r);
+    FUZZ_CHECK(records_add(st->rs, p, &r), "records_add failed");
 
     char want[CM_FLOW_LABEL_MAX];
     size_t n = cm_format_flow(want, sizeof want, p);
     FUZZ_CHECK(n > 0 && n < sizeof want - 1, "label length %zu", n);
-    const char *flow = conntrack_label(c, p);
+    const char *flow = conntrack_label(st->ct, p);
     FUZZ_CHECK(strcmp(flow, want) == 0, "label %s for a packet of %s", flow, want);
     write_lines(st, p, &r, flow);
 }
@@ -280,6 +370,8 @@ static void one_frame(run *st, const uint8_t *data, size_t caplen, size_t wirele
     p.t_ns = t;
     p.frame = st->frames;
     analyse(st, &p);
+    if (st->frames % 64 == 0)
+        check_records(st);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -305,13 +397,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st.max_idle_ns = MAX_IDLES[(c >> 5) & 3];
     st.quick = c >> 7;
     int64_t t = BASES[data[2] & 3];
+    st.max_flows = MAX_FLOWS[(data[2] >> 2) & 3];
 
     st.eng = cm_engine_new(&cfg);
     FUZZ_CHECK(st.eng != NULL, "cm_engine_new failed");
-    st.ct = conntrack_new(st.eng, st.max_idle_ns);
+    st.ct = conntrack_new(st.eng, st.max_idle_ns, st.max_flows);
     FUZZ_CHECK(st.ct != NULL, "conntrack_new failed");
     st.out = open_memstream(&st.out_buf, &st.out_size);
-    FUZZ_CHECK(st.out != NULL, "open_memstream failed");
+    st.rec_out = open_memstream(&st.rec_buf, &st.rec_size);
+    FUZZ_CHECK(st.out != NULL && st.rec_out != NULL, "open_memstream failed");
+    st.rs = records_new(st.rec_out, false);
+    FUZZ_CHECK(st.rs != NULL, "records_new failed");
+    conntrack_on_forget(st.ct, on_forget, &st);
 
     size_t off = 3;
     while (size - off >= FRAME_HEADER) {
@@ -335,7 +432,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(conntrack_count(st.ct) <= st.frames, "more connections than frames");
     FUZZ_CHECK(ec.alloc_failures == 0, "allocation failures");
     (void)cm_engine_stream_count(st.eng);
+    records_finish(st.rs);
+    check_records(&st);
+    records_stats rst = records_get_stats(st.rs);
+    FUZZ_CHECK(rst.samples_lost == 0, "%" PRIu64 " delays lost", rst.samples_lost);
 
+    records_free(st.rs);
+    fclose(st.rec_out);
+    free(st.rec_buf);
     fclose(st.out);
     free(st.out_buf);
     conntrack_free(st.ct);

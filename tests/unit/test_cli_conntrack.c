@@ -19,16 +19,21 @@ static cm_engine *eng;
 static conntrack *ct;
 static uint32_t next_frame;
 
-static void start(int64_t max_idle_ns)
+static void start_bounded(int64_t max_idle_ns, size_t max_flows)
 {
     conntrack_free(ct);
     cm_engine_free(eng);
     cm_config cfg;
     cm_config_default(&cfg);
     eng = cm_engine_new(&cfg);
-    ct = conntrack_new(eng, max_idle_ns);
+    ct = conntrack_new(eng, max_idle_ns, max_flows);
     CHECK(eng && ct);
     next_frame = 1;
+}
+
+static void start(int64_t max_idle_ns)
+{
+    start_bounded(max_idle_ns, 0);
 }
 
 typedef struct pk {
@@ -82,17 +87,17 @@ static void test_four_tuple_and_directions(void)
     start(0);
     uint32_t s0 = ASSIGN(.side = 0, .t = MS(0), .fl = S, .seq = 100);
     CHECK_EQ_I64(s0, 0);
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "10.0.0.1:40000+10.0.0.2:80") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "10.0.0.1:40000+10.0.0.2:80") == 0);
     CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(1), .fl = S | A, .seq = 500, .ack = 101), s0);
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "10.0.0.2:80+10.0.0.1:40000") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "10.0.0.2:80+10.0.0.1:40000") == 0);
     CHECK_EQ_I64(ASSIGN(.side = 0, .t = MS(2), .fl = A, .seq = 101, .ack = 501), s0);
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "10.0.0.1:40000+10.0.0.2:80") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "10.0.0.1:40000+10.0.0.2:80") == 0);
     /* another client port, another client address, IPv6 with the same
      * bytes: other connections, numbered in order of first sight */
     CHECK_EQ_I64(ASSIGN(.side = 0, .t = MS(3), .fl = A, .seq = 1, .cport = 40001), 1);
     CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(4), .fl = A, .seq = 1, .client = 3), 2);
     CHECK_EQ_I64(ASSIGN(.side = 0, .t = MS(5), .fl = A, .seq = 1, .v6 = true), 3);
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "[a00::1]:40000+[a00::2]:80") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "[a00::1]:40000+[a00::2]:80") == 0);
     /* and back to each */
     CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(6), .fl = A, .seq = 2, .cport = 40001), 1);
     CHECK_EQ_I64(ASSIGN(.side = 0, .t = MS(7), .fl = A, .seq = 2, .client = 3), 2);
@@ -116,13 +121,13 @@ static void test_port_reuse_syn_with_new_isn(void)
     CHECK_EQ_I64(conntrack_count(ct), 1);
     CHECK_EQ_I64(cm_engine_stream_count(eng), 1);
     /* a new connection formats its labels afresh */
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "10.0.0.1:40000+10.0.0.2:80") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "10.0.0.1:40000+10.0.0.2:80") == 0);
     CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(5), .fl = S | A, .seq = 700, .ack = 9001), 1);
     /* a SYN-ACK is not a new connection, whatever its ISN */
     CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(6), .fl = S | A, .seq = 800, .ack = 9001), 1);
     /* the server's pure SYN with yet another ISN is */
     CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(7), .fl = S, .seq = 1234), 2);
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "10.0.0.2:80+10.0.0.1:40000") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "10.0.0.2:80+10.0.0.1:40000") == 0);
     conn_stats st = conntrack_stats(ct);
     CHECK_EQ_I64(st.expired_idle, 0);
 }
@@ -167,7 +172,7 @@ static void test_idle_expiry_on_next_packet(void)
     CHECK_EQ_I64(conntrack_stats(ct).expired_idle, 1);
     CHECK_EQ_I64(conntrack_count(ct), 1);
     CHECK_EQ_I64(cm_engine_stream_count(eng), 1);
-    CHECK(strcmp(conntrack_label(last_conn, &last_pkt), "10.0.0.2:80+10.0.0.1:40000") == 0);
+    CHECK(strcmp(conntrack_label(ct, &last_pkt), "10.0.0.2:80+10.0.0.1:40000") == 0);
 }
 
 static void test_idle_sweep_drops_engine_state(void)
@@ -264,6 +269,35 @@ static void test_many_connections(void)
     CHECK_EQ_I64(st.tally.one_way, 0);
 }
 
+static void test_max_flows_evicts_least_recent(void)
+{
+    start_bounded(0, 3);
+    uint32_t a = ASSIGN(.t = MS(0), .fl = S, .seq = 1, .cport = 1001);
+    uint32_t b = ASSIGN(.t = MS(1), .fl = S, .seq = 1, .cport = 1002);
+    uint32_t c = ASSIGN(.t = MS(2), .fl = S, .seq = 1, .cport = 1003);
+    CHECK_EQ_I64(conntrack_count(ct), 3);
+    /* a is seen again: b is now the least recent */
+    CHECK_EQ_I64(ASSIGN(.side = 1, .t = MS(3), .fl = S | A, .seq = 9, .ack = 2, .cport = 1001), a);
+    uint32_t d = ASSIGN(.t = MS(4), .fl = S, .seq = 1, .cport = 1004);
+    CHECK_EQ_I64(conntrack_count(ct), 3);
+    CHECK_EQ_I64(cm_engine_stream_count(eng), 3); /* b's engine state went too */
+    CHECK_EQ_I64(conntrack_stats(ct).evicted, 1);
+    CHECK_EQ_I64(conntrack_stats(ct).expired_idle, 0);
+    /* a and c kept their streams; b comes back as a new connection */
+    CHECK_EQ_I64(ASSIGN(.t = MS(5), .fl = A, .seq = 2, .ack = 10, .cport = 1001), a);
+    CHECK_EQ_I64(ASSIGN(.t = MS(6), .fl = A, .seq = 2, .cport = 1003), c);
+    uint32_t b2 = ASSIGN(.t = MS(7), .fl = A, .seq = 2, .cport = 1002);
+    CHECK(b2 != b && b2 > d);
+    CHECK_EQ_I64(conntrack_stats(ct).evicted, 2); /* d was the least recent */
+    CHECK_EQ_I64(conntrack_count(ct), 3);
+    /* the bound holds as the input grows */
+    for (int i = 0; i < 1000; i++)
+        ASSIGN(.t = MS(10 + i), .fl = S, .seq = 1, .cport = (uint16_t)(2000 + i));
+    CHECK_EQ_I64(conntrack_count(ct), 3);
+    CHECK_EQ_I64(cm_engine_stream_count(eng), 3);
+    CHECK_EQ_I64(conntrack_stats(ct).evicted, 1002);
+}
+
 int main(void)
 {
     RUN(test_four_tuple_and_directions);
@@ -275,6 +309,7 @@ int main(void)
     RUN(test_never_expire);
     RUN(test_stats_flows_and_one_way);
     RUN(test_many_connections);
+    RUN(test_max_flows_evicts_least_recent);
     conntrack_free(ct);
     cm_engine_free(eng);
     return check_summary("test_cli_conntrack");

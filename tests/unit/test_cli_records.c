@@ -34,7 +34,7 @@ static void start(int64_t max_idle_ns)
     cm_config cfg;
     cm_config_default(&cfg);
     eng = cm_engine_new(&cfg);
-    ct = conntrack_new(eng, max_idle_ns);
+    ct = conntrack_new(eng, max_idle_ns, 0);
     out = open_memstream(&buf, &buf_len);
     rs = records_new(out, true);
     CHECK(eng && ct && out && rs);
