@@ -5,7 +5,7 @@
 # crash, a sanitizer report, a leak, a timeout, or a property / reference
 # mismatch (the targets abort()).  Prints executions and coverage per target.
 #
-#   scripts/fuzz.sh [SECONDS]
+#   scripts/fuzz.sh [SECONDS]      SECONDS 0: only replay seeds and corpora
 #
 # Installs clang and its fuzzer runtime with apt-get when missing (through
 # sudo when not root).  Environment: CONNMON_FUZZ_DIR (build and corpora,
@@ -89,7 +89,8 @@ for t in "${TARGETS[@]}"; do
     fi
   fi
   before=$(ls "$OUT/findings" | wc -l)
-  "$bin" -max_total_time="$DURATION" -print_final_stats=1 -timeout=25 -rss_limit_mb=2560 \
+  if [ "$DURATION" -gt 0 ]; then limit=(-max_total_time="$DURATION"); else limit=(-runs=0); fi
+  "$bin" "${limit[@]}" -print_final_stats=1 -timeout=25 -rss_limit_mb=2560 \
     -max_len="${MAX_LEN[$t]}" -artifact_prefix="$OUT/findings/$t-" "${dict[@]}" \
     "$OUT/corpus/$t" "$OUT/seeds/$t" > "$log" 2>&1 || rc=$?
   status=$(last_status "$log")
