@@ -17,8 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-60}
 OUT=${CONNMON_FUZZ_DIR:-build-fuzz}
-TARGETS=(packet_path tcp_decode parse)
-declare -A MAX_LEN=([packet_path]=65536 [tcp_decode]=128 [parse]=512)
+TARGETS=(packet_path tcp_decode parse result_store)
+declare -A MAX_LEN=([packet_path]=65536 [tcp_decode]=128 [parse]=512 [result_store]=4096)
 
 case $DURATION in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2;; esac
 
@@ -135,7 +135,7 @@ if [ "${CONNMON_FUZZ_COVERAGE:-0}" = 1 ]; then
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz: FINDINGS in ${failed[*]} (logs: $OUT/logs/, inputs: $OUT/findings/)." \
+  echo "fuzz: FINDINGS or failing regression inputs in ${failed[*]} (logs: $OUT/logs/, inputs: $OUT/findings/)." \
        "Minimise with $OUT/fuzz_<target> -minimize_crash=1 -runs=100000 INPUT, then add the input" \
        "to tests/fuzz/regressions/<target>/." >&2
   exit 1

@@ -7,7 +7,8 @@ writes OUTDIR/packet_path/ (stretches of every capture in the frame-sequence
 format of fuzz_packet_path.c, and the two reference captures re-framed in
 every link type), OUTDIR/tcp_decode/ (the distinct TCP headers of the
 captures, with the length their IP header reports, as fuzz_tcp_decode.c
-reads them) and OUTDIR/parse/ (numbers of seconds and mode names).
+reads them), OUTDIR/parse/ (numbers of seconds and mode names) and
+OUTDIR/result_store/ (runs of frames stored and read back).
 Deterministic: the same captures give the same files.
 """
 import hashlib
@@ -247,6 +248,30 @@ NUMBERS = [
 ]
 
 
+# ---- per-frame storage -------------------------------------------------------------
+
+def store_entry(frame, payload, flowbytes, rtd_ns, stream):
+    """fuzz_result_store.c's entry layout, for a plain data segment with a
+    TS round trip."""
+    return struct.pack(">IIqqqqqQIIIIIIiBI", 0x7, 0, rtd_ns, 0, rtd_ns, 0, 0, flowbytes,
+                       max(frame - 2, 0), 0, 0, 0, 0, payload, 0, 0b1000, stream)
+
+
+def store_seeds(w):
+    for base in (0x00, 0xFF):
+        ops, flowbytes = bytearray([base]), 0
+        for frame in range(1, 25):
+            flowbytes += 1448
+            ops += struct.pack(">BH", 0, frame)
+            ops += store_entry(frame, 1448, flowbytes, 10_000_000 + frame * 1001, frame % 3)
+        for frame in (1, 7, 24, 25, 60000):
+            ops += struct.pack(">BH", 1, frame)
+        w.add(bytes(ops))
+    again = bytearray([0]) + struct.pack(">BH", 0, 5) + store_entry(5, 10, 10, 123456789, 1)
+    again += struct.pack(">BH", 0, 5) + store_entry(5, 0, 0, -1, 2) + struct.pack(">BH", 1, 5)
+    w.add(bytes(again))
+
+
 def parse_seeds(w):
     for s in NUMBERS:
         w.add(s.encode())
@@ -265,12 +290,14 @@ def main(argv):
         sys.exit(__doc__)
     out = Path(argv[1])
     captures = load_captures()
-    writers = {name: Writer(out / name) for name in ("packet_path", "tcp_decode", "parse")}
+    writers = {name: Writer(out / name)
+               for name in ("packet_path", "tcp_decode", "parse", "result_store")}
     packet_path_seeds(writers["packet_path"], captures)
     extra_framing_seeds(writers["packet_path"], captures)
     many_connections_seed(writers["packet_path"])
     tcp_seeds(writers["tcp_decode"], captures)
     parse_seeds(writers["parse"])
+    store_seeds(writers["result_store"])
     print("seeds from %d captures: %s" % (
         len(captures), ", ".join(f"{n} {w.count}" for n, w in writers.items())))
 
