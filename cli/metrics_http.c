@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "metrics_http.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,8 @@ struct metrics_http {
     atomic_uint_fast64_t requests;
     unsigned port;
     char url[192];
+    bool started;            /* after start: log libmicrohttpd's errors */
+    char start_error[256];   /* before: keep its last one for the message */
 };
 
 bool metrics_http_available(void)
@@ -200,6 +203,22 @@ static bool resolve(const char *host, unsigned port, struct sockaddr_storage *sa
     return true;
 }
 
+/* libmicrohttpd's error messages: one prefixed line each on stderr once
+ * serving, the last one kept for the failure message while starting. */
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    metrics_http *h = cls;
+    char line[256];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (h->started)
+        fprintf(stderr, "connmon: metrics: %s\n", line);
+    else
+        snprintf(h->start_error, sizeof h->start_error, "%s", line);
+}
+
 /* Starts the daemon with SIGINT, SIGTERM and SIGHUP blocked in its
  * thread, so they always reach the packet thread's handlers. */
 static struct MHD_Daemon *start_daemon(metrics_http *h, unsigned flags, unsigned port,
@@ -214,10 +233,12 @@ static struct MHD_Daemon *start_daemon(metrics_http *h, unsigned flags, unsigned
     struct MHD_Daemon *d;
     if (sa)
         d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
+                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
                              MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_LIMIT, 64u,
                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     else
         d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
+                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
                              10u, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -275,10 +296,12 @@ metrics_http *metrics_http_start(const char *listen, char *err, size_t err_size)
             h->daemon = start_daemon(h, flags, port, NULL);
     }
     if (!h->daemon) {
-        snprintf(err, err_size, "cannot listen on %s (port in use, or no permission)", listen);
+        snprintf(err, err_size, "cannot listen on %s: %s", listen,
+                 h->start_error[0] ? h->start_error : "port in use, or no permission");
         metrics_http_stop(h);
         return NULL;
     }
+    h->started = true;
     h->port = bound_port(h->daemon, port);
     bool v6 = strchr(host, ':') != NULL;
     snprintf(h->url, sizeof h->url, "http://%s%s%s:%u/metrics", v6 ? "[" : "",
