@@ -500,11 +500,14 @@ static pcap_t *open_live(const options *o)
     pcap_t *p = pcap_create(o->iface, err);
     if (!p)
         die(1, "cannot capture on %s: %s", o->iface, err);
-    pcap_set_snaplen(p, LIVE_SNAPLEN);
-    pcap_set_promisc(p, 1);
-    pcap_set_timeout(p, 100);
-    pcap_set_immediate_mode(p, 1);
-    pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+    /* Settings before activation fail only on an activated handle; a
+     * device without nanosecond stamps keeps microseconds (fine). */
+    if (pcap_set_snaplen(p, LIVE_SNAPLEN) || pcap_set_promisc(p, 1) ||
+        pcap_set_timeout(p, 100) || pcap_set_immediate_mode(p, 1))
+        die(1, "cannot set up capture on %s: %s", o->iface, pcap_geterr(p));
+    if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) && o->verbose)
+        fprintf(stderr, "connmon: %s: no nanosecond time stamps, using microseconds\n",
+                o->iface);
     int rc = pcap_activate(p);
     /* Without privileges libpcap says "permission denied" before it looks
      * for the device: tell the two apart. */
