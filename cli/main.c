@@ -65,6 +65,7 @@ typedef struct run_state {
     const options *opt;
     pcap_t *pcap;
     int dlt;
+    int64_t subsec_ns;         /* ns per unit of the pcap header's tv_usec */
     cm_engine *eng;
     conntrack *ct;
     counters n;
@@ -432,8 +433,8 @@ static void on_forget(uint32_t stream, void *arg)
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     run_state *st = (run_state *)user;
-    /* opened with nanosecond precision: tv_usec holds nanoseconds */
-    int64_t t = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+    /* opened with nanosecond precision where possible: tv_usec holds ns */
+    int64_t t = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec * st->subsec_ns;
     if (st->n.frames == 0)
         st->first_ns = t;
     if (past_time_limit(st, t)) {
@@ -561,6 +562,7 @@ static void open_capture(run_state *st, const options *o)
         setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     }
     st->dlt = pcap_datalink(st->pcap);
+    st->subsec_ns = pcap_get_tstamp_precision(st->pcap) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
     const char *source = st->live ? o->iface : o->file;
     if (!linktype_supported(st->dlt)) {
         const char *name = pcap_datalink_val_to_name(st->dlt);
