@@ -17,7 +17,8 @@ ASAN_BUILD="$BUILD-asan"
 CONNMON_BUILD_DIR="$ASAN_BUILD" scripts/build.sh -DCONNMON_SANITIZE=ON -DCONNMON_BUILD_PLUGIN=ON
 ctest --test-dir "$ASAN_BUILD" --output-on-failure
 for f in pcaps/*/*.pcap*; do
-  "$ASAN_BUILD/bin/connmon" --json -q -r "$f" > /dev/null || [ $? -eq 3 ]
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$ASAN_BUILD/bin/connmon" --json -q -r "$f" > /dev/null || [ $? -eq 3 ]
 done
 echo "sanitizer run of the command line over pcaps/: clean"
 
