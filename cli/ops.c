@@ -6,6 +6,7 @@
 #include "ops.h"
 
 #include <errno.h>
+#include <stdio_ext.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -236,6 +237,19 @@ static bool open_output(const ops_options *oo, bool pace_live, char *err, size_t
     return true;
 }
 
+/* With the server thread the process is no longer single-threaded, and
+ * glibc then locks a FILE on every call: two fread per packet in libpcap,
+ * several writes per line on stdout, a few percent of the packet rate.
+ * Only the packet thread touches these two, so they go without locks
+ * (with or without the server: the same code either way). */
+static void unlock_streams(pcap_t *p)
+{
+    __fsetlocking(stdout, FSETLOCKING_BYCALLER);
+    FILE *f = p ? pcap_file(p) : NULL;
+    if (f)
+        __fsetlocking(f, FSETLOCKING_BYCALLER);
+}
+
 static bool start_metrics(ops *s, char *err, size_t err_size)
 {
     const ops_options *oo = s->oo;
@@ -288,6 +302,7 @@ ops *ops_start(const ops_options *oo, pcap_t *p, bool live, bool pace_live, bool
     }
     if (oo->metrics_listen && !start_metrics(s, err, err_size))
         goto fail;
+    unlock_streams(p);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hup;
@@ -359,6 +374,8 @@ static void reopen_outputs(ops *s)
         }
         if (s->pace_live)
             setvbuf(r->f, NULL, _IOLBF, 0);
+        if (r->f == stdout)
+            __fsetlocking(stdout, FSETLOCKING_BYCALLER);
         fprintf(stderr, "connmon: SIGHUP: reopened %s\n", r->path);
     }
     if (s->nreopen == 0)

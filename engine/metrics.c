@@ -19,8 +19,9 @@ typedef struct series {
     cm_hnode node;                  /* node.hash: cm_prefix_hash(&prefix) */
     cm_prefix prefix;
     uint64_t slots[CM_HIST_BUCKETS]; /* per slot (cm_metrics_slot), not cumulative */
-    int64_t sum_s;                  /* exact sum of the values: */
-    int64_t sum_ns;                 /*   sum_s + sum_ns / 1e9, 0 <= sum_ns < 1e9 */
+    int64_t sum_s;                  /* exact sum of the values: sum_s + sum_ns / 1e9, */
+    int64_t sum_ns;                 /*   0 <= sum_ns < 2^62 (carried into sum_s
+                                         when larger, and when formatting) */
 } series;
 
 struct cm_metrics {
@@ -31,6 +32,10 @@ struct cm_metrics {
     series **sorted;       /* the same series in cm_prefix_cmp order, for output */
     size_t nsorted, cap;
     series other;          /* prefixes past max_prefixes */
+    series *recent[2];     /* the series of the latest halves: consecutive
+                              halves mostly come from the same one or two
+                              prefixes (the two sides of busy connections) */
+    int64_t bounds[CM_METRICS_FINITE_BUCKETS]; /* cm_metrics_bound, at hand */
 };
 
 cm_metrics *cm_metrics_new(const cm_metrics_config *cfg)
@@ -43,6 +48,8 @@ cm_metrics *cm_metrics_new(const cm_metrics_config *cfg)
         return NULL;
     }
     m->cfg = *cfg;
+    for (unsigned i = 0; i < CM_METRICS_FINITE_BUCKETS; i++)
+        m->bounds[i] = cm_metrics_bound(i);
     return m;
 }
 
@@ -66,12 +73,17 @@ int64_t cm_metrics_bound(unsigned i)
 
 unsigned cm_metrics_slot(int64_t v)
 {
-    /* Prometheus buckets count values <= le: the display histogram's
-     * bucket, one lower when v sits exactly on its lower edge. */
-    unsigned b = cm_hist_bucket(v);
-    if (b > 0 && v == cm_hist_lower(b))
-        return b - 1;
-    return b;
+    /* Prometheus buckets count values <= le: the first bound >= v, by
+     * bisection (4 compares per value) */
+    unsigned lo = 0, hi = CM_METRICS_FINITE_BUCKETS;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (v <= cm_hist_lower(mid + 1))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
 }
 
 /* ---- counting --------------------------------------------------------------------- */
@@ -103,7 +115,7 @@ static bool insert_sorted(cm_metrics *m, series *s)
 
 /* The series of prefix p: found, made, or "other" (over the limit, or out
  * of memory). */
-static series *series_for(cm_metrics *m, const cm_prefix *p)
+static series *lookup(cm_metrics *m, const cm_prefix *p)
 {
     uint32_t h = cm_prefix_hash(p);
     for (cm_hnode *n = cm_htab_first(&m->by_prefix, h); n; n = cm_htab_next(n)) {
@@ -126,20 +138,63 @@ static series *series_for(cm_metrics *m, const cm_prefix *p)
     return s;
 }
 
-static void observe(series *s, int64_t v)
+#define SUM_CARRY (INT64_C(1) << 62)
+
+/* sum_s + sum_ns / 1e9 with 0 <= sum_ns < 1e9. */
+static void carry(int64_t *sum_s, int64_t *sum_ns)
 {
-    s->slots[cm_metrics_slot(v)]++;
-    int64_t q = v / NS_PER_S, r = v % NS_PER_S;
+    int64_t q = *sum_ns / NS_PER_S, r = *sum_ns % NS_PER_S;
     if (r < 0) {
         r += NS_PER_S;
         q--;
     }
-    s->sum_ns += r;
-    if (s->sum_ns >= NS_PER_S) {
-        s->sum_ns -= NS_PER_S;
-        q++;
+    *sum_s += q;
+    *sum_ns = r;
+}
+
+/* The series of prefix p, through the two most recent ones first. */
+static series *series_for(cm_metrics *m, const cm_prefix *p)
+{
+    for (int i = 0; i < 2; i++) {
+        series *s = m->recent[i];
+        if (s && s != &m->other && cm_prefix_eq(&s->prefix, p)) {
+            m->recent[i] = m->recent[0]; /* most recent first */
+            m->recent[0] = s;
+            return s;
+        }
     }
-    s->sum_s += q;
+    series *s = lookup(m, p);
+    m->recent[1] = m->recent[0];
+    m->recent[0] = s;
+    return s;
+}
+
+/* cm_metrics_slot on the bounds at hand. */
+static unsigned slot_of(const cm_metrics *m, int64_t v)
+{
+    unsigned lo = 0, hi = CM_METRICS_FINITE_BUCKETS;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (v <= m->bounds[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static void observe(const cm_metrics *m, series *s, int64_t v)
+{
+    s->slots[slot_of(m, v)]++;
+    /* a plain add per value; a carry only every 2^62 ns (146 years) of
+     * delays, or for a negative value (which delays never are) */
+    if (v < 0 || v >= SUM_CARRY - s->sum_ns) {
+        s->sum_s += v / NS_PER_S;
+        s->sum_ns += v % NS_PER_S;
+        carry(&s->sum_s, &s->sum_ns);
+    } else {
+        s->sum_ns += v;
+    }
 }
 
 void cm_metrics_add(cm_metrics *m, const cm_packet *pkt, const cm_result *res)
@@ -159,7 +214,7 @@ void cm_metrics_add(cm_metrics *m, const cm_packet *pkt, const cm_result *res)
         return;
     cm_prefix p;
     cm_prefix_of_family(&pkt->src, m->cfg.len4, m->cfg.len6, &p);
-    observe(series_for(m, &p), half);
+    observe(m, series_for(m, &p), half);
 }
 
 void cm_metrics_set_connections(cm_metrics *m, uint64_t held, uint64_t evicted_total)
@@ -232,12 +287,14 @@ static void put_series(writer *w, const series *s, const char *label)
     }
     cum += s->slots[CM_METRICS_FINITE_BUCKETS];
     put(w, "connmon_rtd_seconds_bucket{prefix=\"%s\",le=\"+Inf\"} %" PRIu64 "\n", label, cum);
-    if (s->sum_s >= 0)
+    int64_t sum_s = s->sum_s, sum_ns = s->sum_ns;
+    carry(&sum_s, &sum_ns);
+    if (sum_s >= 0)
         put(w, "connmon_rtd_seconds_sum{prefix=\"%s\"} %" PRId64 ".%09" PRId64 "\n", label,
-            s->sum_s, s->sum_ns);
+            sum_s, sum_ns);
     else /* negative delays cannot happen; shown approximately if they did */
         put(w, "connmon_rtd_seconds_sum{prefix=\"%s\"} %.9f\n", label,
-            (double)s->sum_s + (double)s->sum_ns / 1e9);
+            (double)sum_s + (double)sum_ns / 1e9);
     put(w, "connmon_rtd_seconds_count{prefix=\"%s\"} %" PRIu64 "\n", label, cum);
 }
 

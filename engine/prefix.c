@@ -43,22 +43,6 @@ bool cm_prefix_contains(const cm_prefix *p, const cm_addr *a)
     return rest == 0 || (a->bytes[whole] & (0xFFu << (8 - rest))) == p->addr.bytes[whole];
 }
 
-bool cm_prefix_eq(const cm_prefix *a, const cm_prefix *b)
-{
-    return a->len == b->len && cm_addr_eq(&a->addr, &b->addr);
-}
-
-uint32_t cm_prefix_hash(const cm_prefix *p)
-{
-    /* FNV-1a over family, length and the address bytes */
-    uint32_t h = 2166136261u;
-    h = (h ^ p->addr.family) * 16777619u;
-    h = (h ^ p->len) * 16777619u;
-    for (size_t i = 0; i < bytes_of(p->addr.family); i++)
-        h = (h ^ p->addr.bytes[i]) * 16777619u;
-    return h;
-}
-
 int cm_prefix_cmp(const cm_prefix *a, const cm_prefix *b)
 {
     if (a->addr.family != b->addr.family)

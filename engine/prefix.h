@@ -34,10 +34,23 @@ static inline void cm_prefix_of_family(const cm_addr *a, unsigned len4, unsigned
 /* a lies in p (same family, same first p->len bits). */
 bool cm_prefix_contains(const cm_prefix *p, const cm_addr *a);
 
-bool cm_prefix_eq(const cm_prefix *a, const cm_prefix *b);
+/* Inline: once or twice per packet with --metrics or --aggregate. */
+static inline bool cm_prefix_eq(const cm_prefix *a, const cm_prefix *b)
+{
+    return a->len == b->len && cm_addr_eq(&a->addr, &b->addr);
+}
 
-/* A hash of the prefix (family, length and bytes). */
-uint32_t cm_prefix_hash(const cm_prefix *p);
+/* A hash of the prefix (family, length and bytes): FNV-1a. */
+static inline uint32_t cm_prefix_hash(const cm_prefix *p)
+{
+    uint32_t h = 2166136261u;
+    h = (h ^ p->addr.family) * 16777619u;
+    h = (h ^ p->len) * 16777619u;
+    size_t n = p->addr.family == 6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p->addr.bytes[i]) * 16777619u;
+    return h;
+}
 
 /* Ascending: IPv4 before IPv6, then by address, then shorter first. */
 int cm_prefix_cmp(const cm_prefix *a, const cm_prefix *b);
