@@ -203,7 +203,8 @@ static void write_record(const cm_agg_record *rec, void *arg)
 static void publish_metrics(ops *s)
 {
     conn_stats cs = conntrack_stats(s->ct);
-    cm_metrics_set_connections(s->metrics, conntrack_count(s->ct), cs.expired_idle);
+    cm_metrics_set_connections(s->metrics, conntrack_count(s->ct),
+                               cs.expired_idle + cs.evicted);
     size_t size = s->text_hint + s->text_hint / 4 + 4096;
     char *buf = malloc(size);
     if (!buf)

@@ -346,3 +346,22 @@ def test_prometheus_scrapes_connmon(tmp_path):
                 prom.kill()
                 prom.wait()
         c.stop()
+
+
+def test_evictions_and_connections(tmp_path):
+    """connmon_connections_evicted_total: connections dropped idle
+    (--flowMaxIdle) or to stay within --maxFlows, as the summary counts
+    them; connmon_connections: those held at the end."""
+    c = Connmon(tmp_path, "--maxFlows", "2", "--flowMaxIdle", "0.5", "-r",
+                PCAPS / "real/parallel_flows.pcap")
+    try:
+        c.wait_input_ended()
+        s, _ = parse_exposition(get(c.url)[2])
+    finally:
+        c.stop()
+    m = re.search(r"(\d+) expired idle, .* (\d+) evicted", c.log())
+    assert m, c.log()
+    dropped = int(m.group(1)) + int(m.group(2))
+    assert int(m.group(2)) > 0
+    assert s[("connmon_connections_evicted_total", frozenset())] == dropped
+    assert 1 <= s[("connmon_connections", frozenset())] <= 2
