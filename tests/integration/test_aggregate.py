@@ -261,3 +261,48 @@ def test_output_appends(tmp_path):
     assert cli("-q", "--aggregate", "1", "--output", out, "-r", pcap).stdout == ""
     cli("-q", "--aggregate", "1", "--output", out, "-r", pcap)
     assert out.read_text() == one + one
+
+
+def test_live_records_come_out_promptly(tmp_path):
+    """Live (-i lo): an interval's records come out about when it ends, by
+    the wall clock, without waiting for a later packet."""
+    import socket
+    import threading
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root: live capture on lo must work")
+        pytest.skip("live capture needs root (CAP_NET_RAW)")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+
+    def echo():
+        c, _ = srv.accept()
+        with c:
+            while data := c.recv(65536):
+                c.sendall(data)
+
+    threading.Thread(target=echo, daemon=True).start()
+    out, err = tmp_path / "agg.jsonl", tmp_path / "err.txt"
+    proc = subprocess.Popen([cli_path(), "-i", "lo", "-f", f"port {port}", "--aggregate", "1",
+                             "--prefix4", "32"], stdout=open(out, "w"), stderr=open(err, "w"))
+    try:
+        time.sleep(1.0)  # capturing
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            for _ in range(5):
+                s.sendall(b"y" * 1000)
+                s.recv(65536)
+            sent = time.time()
+            deadline = sent + 5
+            while time.time() < deadline and not out.read_text():
+                time.sleep(0.05)
+            waited = time.time() - sent
+        assert out.read_text(), f"no record 5 s after the traffic: {err.read_text()}"
+        assert waited < 2.5, waited   # interval end (< 1 s) + 0.25 s grace + ticks
+        rec = json.loads(out.read_text().splitlines()[0])
+        assert rec["prefix"] == "127.0.0.1/32" and rec["packets"] >= 10 and rec["count"] >= 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        srv.close()
