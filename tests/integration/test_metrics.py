@@ -365,3 +365,13 @@ def test_evictions_and_connections(tmp_path):
     assert int(m.group(2)) > 0
     assert s[("connmon_connections_evicted_total", frozenset())] == dropped
     assert 1 <= s[("connmon_connections", frozenset())] <= 2
+
+
+def test_promtool_accepts_the_rules():
+    """packaging/prometheus-rules.yml (the README's PromQL) is valid."""
+    promtool = tool("promtool")
+    rules = PCAPS.parent / "packaging" / "prometheus-rules.yml"
+    proc = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: 4 rules found" in proc.stdout
