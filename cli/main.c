@@ -713,6 +713,7 @@ int main(int argc, char **argv)
     print_summary(&st);
     ops_linger(st.ops, &got_signal);
     ops_free(st.ops);
+    ops_options_free(&o.ops);
     conntrack_free(st.ct);
     cm_engine_free(st.eng);
     pcap_close(st.pcap);

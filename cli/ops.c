@@ -37,6 +37,11 @@ void ops_options_init(ops_options *oo)
     cm_prefix_list_init(&oo->exclude);
 }
 
+void ops_options_free(ops_options *oo)
+{
+    cm_prefix_list_free(&oo->exclude);
+}
+
 static char err_buf[512];
 
 static const char *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -82,6 +82,8 @@ enum {
 
 /* Defaults: nothing on, /24 and /48. */
 void ops_options_init(ops_options *oo);
+/* Frees what the options hold (the --exclude list). */
+void ops_options_free(ops_options *oo);
 
 /* Takes option c (an OPS_OPT_* code) with its argument.  Returns false
  * when c is not one of ours; on a bad value sets *err to a message
