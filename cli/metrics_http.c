@@ -112,7 +112,11 @@ bool metrics_http_available(void)
 static char *fresh_copy(metrics_http *h, size_t *len)
 {
     struct timespec until;
+#ifdef __APPLE__
+    clock_gettime(CLOCK_REALTIME, &until);
+#else
     clock_gettime(CLOCK_MONOTONIC, &until);
+#endif
     until.tv_nsec += FRESH_WAIT_NS;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
@@ -273,7 +277,9 @@ metrics_http *metrics_http_start(const char *listen, char *err, size_t err_size)
     }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
+#ifndef __APPLE__ /* macOS has no condition clock: it waits by CLOCK_REALTIME */
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+#endif
     pthread_cond_init(&h->fresh, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&h->mu, NULL);

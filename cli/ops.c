@@ -6,7 +6,9 @@
 #include "ops.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
 #include <stdio_ext.h>
+#endif
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -248,12 +250,20 @@ static bool open_output(const ops_options *oo, bool pace_live, char *err, size_t
  * several writes per line on stdout, a few percent of the packet rate.
  * Only the packet thread touches these two, so they go without locks
  * (with or without the server: the same code either way). */
-static void unlock_streams(pcap_t *p)
+static void unlock_stream(FILE *f)
 {
-    __fsetlocking(stdout, FSETLOCKING_BYCALLER);
-    FILE *f = p ? pcap_file(p) : NULL;
+#ifdef __GLIBC__
     if (f)
         __fsetlocking(f, FSETLOCKING_BYCALLER);
+#else
+    (void)f;
+#endif
+}
+
+static void unlock_streams(pcap_t *p)
+{
+    unlock_stream(stdout);
+    unlock_stream(p ? pcap_file(p) : NULL);
 }
 
 static bool start_metrics(ops *s, char *err, size_t err_size)
@@ -381,7 +391,7 @@ static void reopen_outputs(ops *s)
         if (s->pace_live)
             setvbuf(r->f, NULL, _IOLBF, 0);
         if (r->f == stdout)
-            __fsetlocking(stdout, FSETLOCKING_BYCALLER);
+            unlock_stream(stdout);
         fprintf(stderr, "connmon: SIGHUP: reopened %s\n", r->path);
     }
     if (s->nreopen == 0)
