@@ -14,18 +14,35 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-/* Decimal digits of v at p; returns the end. */
+/* Two digits at a time: "00" .. "99". */
+static const char digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of v (< 100000: a port or an address byte) at p;
+ * returns the end. */
 static char *put_uint(char *p, unsigned v)
 {
-    char tmp[10];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
+    char tmp[6];
+    char *t = tmp + sizeof tmp;
+    while (v >= 100) {
+        unsigned q = v / 100;
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * (v - q * 100), 2);
+        v = q;
+    }
+    if (v >= 10) {
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * v, 2);
+    } else {
+        *--t = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - t);
+    memcpy(p, t, n);
+    return p + n;
 }
 
 /* One end, "a.b.c.d:port" or "[v6]:port", at p; returns the end. */

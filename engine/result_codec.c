@@ -3,33 +3,35 @@
 
 #include <string.h>
 
-#define MEMBER(m, kind)                                                        \
-    {#m, (uint16_t)offsetof(cm_result, m), (uint8_t)sizeof(((cm_result *)0)->m), \
-     CM_CODEC_##kind}
+/* Every member of cm_result, as X(member, kind).  Row i is bit i of the
+ * mask: the members a typical packet carries come first, so that the mask
+ * of a result without experts or duplicate ACKs fits one or two bytes. */
+#define CM_RESULT_MEMBERS(X)                                                   \
+    X(direction, FLAG)                                                         \
+    X(flow_first, FLAG)                                                        \
+    X(tsrtd_pureack, FLAG)                                                     \
+    X(present, UNSIGNED)                                                       \
+    X(payload, UNSIGNED)                                                       \
+    X(flowbytes, UNSIGNED)                                                     \
+    X(seqgap, SIGNED)                                                          \
+    X(minrtd_ns, TIME)                                                         \
+    X(tsrtd_ns, TIME)                                                          \
+    X(tsrtd_frame, FRAME)                                                      \
+    X(seqrtd_ns, TIME)                                                         \
+    X(seqrtd_frame, FRAME)                                                     \
+    X(pathrtd_ns, TIME)                                                        \
+    X(pathrtd_frame, FRAME)                                                    \
+    X(expert, UNSIGNED)                                                        \
+    X(dupack_ns, TIME)                                                         \
+    X(dupack_num, UNSIGNED)                                                    \
+    X(dupack_frame, FRAME)
 
-/* Every member of cm_result.  Row i is bit i of the mask: the members a
- * typical packet carries come first, so that the mask of a result without
- * experts or duplicate ACKs fits one or two bytes. */
-const cm_codec_member cm_codec_members[] = {
-    MEMBER(direction, FLAG),
-    MEMBER(flow_first, FLAG),
-    MEMBER(tsrtd_pureack, FLAG),
-    MEMBER(present, UNSIGNED),
-    MEMBER(payload, UNSIGNED),
-    MEMBER(flowbytes, UNSIGNED),
-    MEMBER(seqgap, SIGNED),
-    MEMBER(minrtd_ns, TIME),
-    MEMBER(tsrtd_ns, TIME),
-    MEMBER(tsrtd_frame, FRAME),
-    MEMBER(seqrtd_ns, TIME),
-    MEMBER(seqrtd_frame, FRAME),
-    MEMBER(pathrtd_ns, TIME),
-    MEMBER(pathrtd_frame, FRAME),
-    MEMBER(expert, UNSIGNED),
-    MEMBER(dupack_ns, TIME),
-    MEMBER(dupack_num, UNSIGNED),
-    MEMBER(dupack_frame, FRAME),
-};
+#define MEMBER_ROW(m, kind)                                                    \
+    {#m, (uint16_t)offsetof(cm_result, m), (uint8_t)sizeof(((cm_result *)0)->m), \
+     CM_CODEC_##kind},
+
+/* The same list as a table (for the tests: it must cover the struct). */
+const cm_codec_member cm_codec_members[] = {CM_RESULT_MEMBERS(MEMBER_ROW)};
 #define N_MEMBERS (sizeof cm_codec_members / sizeof cm_codec_members[0])
 const size_t cm_codec_member_count = N_MEMBERS;
 
@@ -71,30 +73,6 @@ static int64_t unzigzag(uint64_t u)
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-/* A member's value widened to 64 bits (sign-extended for signed kinds). */
-static uint64_t load(const cm_result *r, const cm_codec_member *m)
-{
-    const uint8_t *p = (const uint8_t *)r + m->offset;
-    bool is_signed = m->kind == CM_CODEC_SIGNED || m->kind == CM_CODEC_TIME;
-    switch (m->size) {
-    case 1: { uint8_t v; memcpy(&v, p, 1); return is_signed ? (uint64_t)(int8_t)v : v; }
-    case 2: { uint16_t v; memcpy(&v, p, 2); return is_signed ? (uint64_t)(int16_t)v : v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return is_signed ? (uint64_t)(int32_t)v : v; }
-    default: { uint64_t v; memcpy(&v, p, 8); return v; }
-    }
-}
-
-static void store(cm_result *r, const cm_codec_member *m, uint64_t v)
-{
-    uint8_t *p = (uint8_t *)r + m->offset;
-    switch (m->size) {
-    case 1: { uint8_t x = (uint8_t)v; memcpy(p, &x, 1); break; }
-    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
-    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
-    default: memcpy(p, &v, 8); break;
-    }
-}
-
 /* A time: bit 0 of the first byte says "whole microseconds", the rest is
  * the zigzag value (in us or ns) as a varint starting with 6 bits. */
 static size_t put_time(uint8_t *out, int64_t ns)
@@ -133,78 +111,114 @@ static size_t get_time(const uint8_t *in, size_t len, int64_t *ns)
     return n;
 }
 
+/* Encoders per kind: the bytes of a non-zero value at out. */
+static inline size_t enc_UNSIGNED(uint8_t *out, uint64_t v, uint32_t frame)
+{
+    (void)frame;
+    return cm_varint_put(out, v);
+}
+
+static inline size_t enc_SIGNED(uint8_t *out, int64_t v, uint32_t frame)
+{
+    (void)frame;
+    return cm_varint_put(out, zigzag(v));
+}
+
+static inline size_t enc_TIME(uint8_t *out, int64_t v, uint32_t frame)
+{
+    (void)frame;
+    return put_time(out, v);
+}
+
+static inline size_t enc_FRAME(uint8_t *out, uint32_t v, uint32_t frame)
+{
+    return cm_varint_put(out, zigzag((int64_t)frame - (int64_t)v));
+}
+
+static inline size_t enc_FLAG(uint8_t *out, bool v, uint32_t frame)
+{
+    (void)out, (void)v, (void)frame;
+    return 0;
+}
+
 size_t cm_result_encode(const cm_result *r, uint32_t frame, uint8_t *out)
 {
     uint8_t body[CM_RESULT_ENCODED_MAX];
     size_t n = 0;
-    uint64_t mask = 0;
-    for (size_t i = 0; i < N_MEMBERS; i++) {
-        const cm_codec_member *m = &cm_codec_members[i];
-        uint64_t v = load(r, m);
-        if (!v)
-            continue;
-        mask |= UINT64_C(1) << i;
-        switch (m->kind) {
-        case CM_CODEC_FLAG: break;
-        case CM_CODEC_UNSIGNED: n += cm_varint_put(body + n, v); break;
-        case CM_CODEC_SIGNED: n += cm_varint_put(body + n, zigzag((int64_t)v)); break;
-        case CM_CODEC_TIME: n += put_time(body + n, (int64_t)v); break;
-        case CM_CODEC_FRAME:
-            n += cm_varint_put(body + n, zigzag((int64_t)frame - (int64_t)v));
-            break;
-        }
-    }
+    uint64_t mask = 0, bit = 1;
+#define ENCODE(m, kind)                                                        \
+    if (r->m) {                                                                \
+        mask |= bit;                                                           \
+        n += enc_##kind(body + n, r->m, frame);                                \
+    }                                                                          \
+    bit <<= 1;
+    CM_RESULT_MEMBERS(ENCODE)
+#undef ENCODE
     size_t h = cm_varint_put(out, mask);
     memcpy(out + h, body, n);
     return h + n;
 }
 
-/* One member's value from in; returns the bytes used, 0 when malformed. */
-static size_t get_member(const cm_codec_member *m, const uint8_t *in, size_t len,
-                         uint32_t frame, uint64_t *v)
+/* Decoders per kind: a value from in[0 .. len) into *v (sign-extended for
+ * the signed kinds); the bytes used, 0 when malformed. */
+static inline size_t dec_UNSIGNED(const uint8_t *in, size_t len, uint32_t frame, uint64_t *v)
 {
-    uint64_t u = 0;
-    size_t k;
-    switch (m->kind) {
-    case CM_CODEC_FLAG:
-        *v = 1;
-        return 0;
-    case CM_CODEC_TIME: {
-        int64_t ns = 0;
-        k = get_time(in, len, &ns);
-        *v = (uint64_t)ns;
-        return k;
-    }
-    default:
-        break;
-    }
-    k = cm_varint_get(in, len, &u);
-    if (m->kind == CM_CODEC_SIGNED)
-        u = (uint64_t)unzigzag(u);
-    else if (m->kind == CM_CODEC_FRAME)
-        u = (uint64_t)((int64_t)frame - unzigzag(u));
-    *v = u;
+    (void)frame;
+    return cm_varint_get(in, len, v);
+}
+
+static inline size_t dec_SIGNED(const uint8_t *in, size_t len, uint32_t frame, uint64_t *v)
+{
+    (void)frame;
+    size_t k = cm_varint_get(in, len, v);
+    *v = (uint64_t)unzigzag(*v);
     return k;
 }
+
+static inline size_t dec_TIME(const uint8_t *in, size_t len, uint32_t frame, uint64_t *v)
+{
+    (void)frame;
+    int64_t ns = 0;
+    size_t k = get_time(in, len, &ns);
+    *v = (uint64_t)ns;
+    return k;
+}
+
+static inline size_t dec_FRAME(const uint8_t *in, size_t len, uint32_t frame, uint64_t *v)
+{
+    size_t k = cm_varint_get(in, len, v);
+    *v = (uint64_t)((int64_t)frame - unzigzag(*v));
+    return k;
+}
+
+/* A flag's value is its mask bit: no bytes, never malformed. */
+#define dec_FLAG(in, len, frame, v) (*(v) = 1, (size_t)1)
+#define used_FLAG(k) 0
+#define used_UNSIGNED(k) (k)
+#define used_SIGNED(k) (k)
+#define used_TIME(k) (k)
+#define used_FRAME(k) (k)
 
 size_t cm_result_decode(const uint8_t *in, size_t len, uint32_t frame, cm_result *r)
 {
     memset(r, 0, sizeof *r);
-    uint64_t mask;
-    size_t n = cm_varint_get(in, len, &mask);
+    uint64_t mask, bit = 1, v;
+    size_t n = cm_varint_get(in, len, &mask), k;
     if (!n || mask >> N_MEMBERS)
         goto bad;
-    for (size_t i = 0; i < N_MEMBERS; i++) {
-        if (!(mask >> i & 1))
-            continue;
-        const cm_codec_member *m = &cm_codec_members[i];
-        uint64_t v;
-        size_t k = get_member(m, in + n, len - n, frame, &v);
-        if (!k && m->kind != CM_CODEC_FLAG)
-            goto bad;
-        store(r, m, v);
-        n += k;
-    }
+    /* values wider than their member were never encoded from it: the
+     * conversion keeps the low bits (two's complement for signed ones) */
+#define DECODE(m, kind)                                                        \
+    if (mask & bit) {                                                          \
+        k = dec_##kind(in + n, len - n, frame, &v);                            \
+        if (!k)                                                                \
+            goto bad;                                                          \
+        r->m = (__typeof__(r->m))v;                                            \
+        n += used_##kind(k);                                                   \
+    }                                                                          \
+    bit <<= 1;
+    CM_RESULT_MEMBERS(DECODE)
+#undef DECODE
     return n;
 bad:
     memset(r, 0, sizeof *r);

@@ -13,9 +13,11 @@
  *   present, expert, payload, flowbytes, dupack_num      unsigned
  *
  * so a typical result takes 5-25 bytes.  Decoding gives back every member
- * exactly (padding reads 0).  The members are listed once, in a table in
- * result_codec.c: a member added to cm_result needs a row there, and
- * tests/unit/test_result_codec.c checks that the table covers the struct.
+ * exactly (padding reads 0).  The members are listed once, in
+ * CM_RESULT_MEMBERS in result_codec.c (encoder, decoder and the table
+ * below are made from it): a member added to cm_result needs a row there,
+ * and tests/unit/test_result_codec.c checks that the table covers the
+ * struct.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

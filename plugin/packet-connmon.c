@@ -6,6 +6,12 @@
  * the stored copy on every pass, so one-pass, two-pass and GUI dissection
  * all show the same values.
  *
+ * The stored copy is compact (engine/frame_store.h: ~15-25 bytes a frame
+ * instead of a ~140-byte struct plus Wireshark's per-frame proto data
+ * list): later passes decode it into a packet-scope view.  Flow labels
+ * are kept per flow (engine/label_table.h) and looked up only when shown
+ * or tapped.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
@@ -13,12 +19,13 @@
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
-#include <epan/proto_data.h>
 #include <epan/tap.h>
 #include <wsutil/report_message.h>
 
 #include "connmon.h"
 #include "fields.h"
+#include "frame_store.h"
+#include "label_table.h"
 #include "extract.h"
 #include "packet-connmon.h"
 #include "stats.h"
@@ -43,14 +50,20 @@ static cm_ts_pure_acks ts_pure_acks = CM_TS_PURE_ACKS_CLOCKED;
 
 /* Analysis state of the open file: made in init, dropped in cleanup. */
 static cm_engine *engine;
-/* A frame could not be analysed (out of memory): said once per file. */
-static gboolean analysis_failed;
-/* Flow labels, made once per flow: index stream * 2 + direction. */
-static GPtrArray *flow_labels;
+/* Every analysed frame's result, and every flow's label. */
+static cm_frame_store frames = CM_FRAME_STORE_INIT;
+static cm_label_table labels = CM_LABEL_TABLE_INIT;
+/* A frame could not be analysed or stored (out of memory): said once per
+ * file; frames and labels count how many. */
+static gboolean analysis_failed, storage_failed;
 
-/* What a frame shows, stored on the first pass (stats.h: it is also the
- * tap data). */
-typedef connmon_frame_result frame_result;
+/* What a frame shows, for one dissection of it: fr is also the tap data
+ * (stats.h).  fr.flow is looked up when first needed; a reverse flow's
+ * label is made in `label`. */
+typedef struct frame_view {
+    connmon_frame_result fr;
+    char label[CM_FLOW_LABEL_MAX];
+} frame_view;
 
 static void connmon_init(void)
 {
@@ -58,11 +71,13 @@ static void connmon_init(void)
     cm_config_default(&cfg);
     cfg.rtd_max_age_ns = rtd_max_age_ns;
     cfg.ts_pure_acks = ts_pure_acks;
+    cm_engine_free(engine);
     engine = cm_engine_new(&cfg);
     if (!engine)
         report_failure("connmon: out of memory: no round-trip analysis for this file");
-    analysis_failed = FALSE;
-    flow_labels = g_ptr_array_new();
+    analysis_failed = storage_failed = FALSE;
+    cm_frame_store_free(&frames);
+    cm_label_table_free(&labels);
     connmon_extract_reset();
 }
 
@@ -70,45 +85,67 @@ static void connmon_cleanup(void)
 {
     cm_engine_free(engine);
     engine = NULL;
-    if (flow_labels)
-        g_ptr_array_free(flow_labels, TRUE);
-    flow_labels = NULL;
+    cm_frame_store_free(&frames);
+    cm_label_table_free(&labels);
     connmon_extract_cleanup();
 }
 
-static const char *flow_label(const cm_packet *pkt, const cm_result *r)
+static void storage_failure(packet_info *pinfo)
 {
-    guint idx = pkt->stream * 2u + r->direction;
-    if (idx >= flow_labels->len)
-        g_ptr_array_set_size(flow_labels, idx + 1);
-    char *label = (char *)g_ptr_array_index(flow_labels, idx);
-    if (!label) {
-        char buf[CM_FLOW_LABEL_MAX];
-        cm_format_flow(buf, sizeof buf, pkt);
-        label = wmem_strdup(wmem_file_scope(), buf);
-        g_ptr_array_index(flow_labels, idx) = label;
-    }
-    return label;
+    if (!storage_failed)
+        report_failure("connmon: out of memory from frame %u on: some frames show no or "
+                       "incomplete connmon fields when dissected again", pinfo->num);
+    storage_failed = TRUE;
 }
 
-static frame_result *analyse_frame(packet_info *pinfo)
+/* First pass: analyses the frame, stores what it shows. */
+static gboolean analyse_frame(packet_info *pinfo, frame_view *v)
 {
     const cm_packet *pkt = connmon_extract_get(pinfo);
     if (!pkt || !engine)
-        return NULL;
-    frame_result *fr = wmem_new(wmem_file_scope(), frame_result);
-    if (!cm_engine_analyse(engine, pkt, &fr->r)) {
+        return FALSE;
+    cm_frame_entry e;
+    if (!cm_engine_analyse(engine, pkt, &e.r)) {
         if (!analysis_failed)
             report_failure("connmon: out of memory from frame %u on: some frames carry no "
                            "connmon fields", pinfo->num);
         analysis_failed = TRUE;
-        return NULL;
+        return FALSE;
     }
-    fr->flow = flow_label(pkt, &fr->r);
-    fr->stream = pkt->stream;
-    fr->has_ts = pkt->has_ts;
-    p_add_proto_data(wmem_file_scope(), pinfo, proto_connmon, 0, fr);
-    return fr;
+    e.stream = pkt->stream;
+    e.has_ts = pkt->has_ts;
+    if (!cm_label_table_note(&labels, pkt->stream, e.r.direction, pkt) ||
+        !cm_frame_store_put(&frames, pinfo->num, &e))
+        storage_failure(pinfo);
+    v->fr.r = e.r;
+    v->fr.stream = e.stream;
+    v->fr.has_ts = e.has_ts;
+    v->fr.flow = NULL;
+    return TRUE;
+}
+
+/* Later passes: what the first pass stored. */
+static gboolean recall_frame(packet_info *pinfo, frame_view *v)
+{
+    cm_frame_entry e;
+    if (!cm_frame_store_get(&frames, pinfo->num, &e))
+        return FALSE;
+    v->fr.r = e.r;
+    v->fr.stream = e.stream;
+    v->fr.has_ts = e.has_ts;
+    v->fr.flow = NULL;
+    return TRUE;
+}
+
+/* connmon.flow of the frame ("" when its label could not be stored). */
+static const char *view_flow(frame_view *v)
+{
+    if (!v->fr.flow) {
+        v->fr.flow = cm_label_table_get(&labels, v->fr.stream, v->fr.r.direction, v->label);
+        if (!v->fr.flow)
+            v->fr.flow = "";
+    }
+    return v->fr.flow;
 }
 
 /* Expert infos count even without a tree (tshark -z expert, taps).  Fixed
@@ -159,9 +196,9 @@ static proto_item *add_field(proto_tree *st, tvbuff_t *tvb, cm_field_id id, gint
  * statistics, and -T fields since Wireshark 4.4): items nobody asked for
  * are then skipped before any work.  Wireshark 4.0 builds a visible tree
  * for -T fields, where every item counts. */
-static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const frame_result *fr)
+static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, frame_view *v)
 {
-    const cm_result *r = &fr->r;
+    const cm_result *r = &v->fr.r;
     if (!tree) {
         if (r->expert)
             add_experts(pinfo, NULL, NULL, r);
@@ -179,12 +216,13 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
     proto_item *gap_item = ti, *dup_item = ti;
 
     for (int id = 0; id < CM_F_COUNT; id++) {
-        gint64 v = 0;
-        if (id != CM_F_FLOW && !cm_field_value(r, (cm_field_id)id, &v))
+        gint64 val = 0;
+        if (id != CM_F_FLOW && !cm_field_value(r, (cm_field_id)id, &val))
             continue;
         if (!visible && !proto_field_is_referenced(tree, hf[id]))
             continue;
-        proto_item *it = add_field(st, tvb, (cm_field_id)id, v, fr->flow);
+        proto_item *it = add_field(st, tvb, (cm_field_id)id, val,
+                                   id == CM_F_FLOW ? view_flow(v) : NULL);
         if (id == CM_F_SEQGAP)
             gap_item = it;
         else if (id == CM_F_DUPACK)
@@ -196,17 +234,18 @@ static void present(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
 
 static int dissect_connmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    frame_result *fr;
-    if (!pinfo->fd->visited)
-        fr = analyse_frame(pinfo);
-    else
-        fr = (frame_result *)p_get_proto_data(wmem_file_scope(), pinfo, proto_connmon, 0);
-    if (!fr)
+    /* The tap reads its data after the whole frame is dissected: then the
+     * view lives in packet scope; otherwise on the stack. */
+    const gboolean tapped = have_tap_listener(connmon_tap);
+    frame_view local, *v = tapped ? wmem_new(pinfo->pool, frame_view) : &local;
+    if (!(pinfo->fd->visited ? recall_frame(pinfo, v) : analyse_frame(pinfo, v)))
         return 0;
-    present(tvb, pinfo, tree, fr);
+    present(tvb, pinfo, tree, v);
     /* On every pass: the GUI re-taps frames dissected long ago. */
-    if (have_tap_listener(connmon_tap))
-        tap_queue_packet(connmon_tap, pinfo, fr);
+    if (tapped) {
+        view_flow(v);
+        tap_queue_packet(connmon_tap, pinfo, &v->fr);
+    }
     return tvb_captured_length(tvb);
 }
 

@@ -10,13 +10,13 @@
 
 #include "connmon.h"
 
-/* What a frame shows, stored once per analysed frame (file scope) on the
- * first pass.  It is also what the "connmon" tap hands to its listeners,
- * on every pass: a pointer to the stored copy, nothing is built per
- * packet. */
+/* What a frame shows, for one dissection of it: made from the analysis on
+ * the first pass, from the compact stored copy on later ones.  It is also
+ * what the "connmon" tap hands to its listeners, on every pass (packet
+ * scope: a listener keeps copies of what it needs). */
 typedef struct connmon_frame_result {
     cm_result r;
-    const char *flow; /* connmon.flow label, file scope */
+    const char *flow; /* connmon.flow label: the file's or packet scope */
     guint32 stream;   /* tcp.stream; r.direction says which side sent it */
     gboolean has_ts;  /* the TCP header carried a complete timestamp option */
 } connmon_frame_result;
