@@ -294,12 +294,14 @@ def test_live_records_come_out_promptly(tmp_path):
                 s.sendall(b"y" * 1000)
                 s.recv(65536)
             sent = time.time()
-            deadline = sent + 5
+            deadline = sent + 8
             while time.time() < deadline and not out.read_text():
                 time.sleep(0.05)
             waited = time.time() - sent
-        assert out.read_text(), f"no record 5 s after the traffic: {err.read_text()}"
-        assert waited < 2.5, waited   # interval end (< 1 s) + 0.25 s grace + ticks
+        assert out.read_text(), f"no record 8 s after the traffic: {err.read_text()}"
+        # interval end (< 1 s) + 0.25 s grace + a 0.1 s tick, with room for a
+        # loaded machine; without the clock it would wait for the next packet
+        assert waited < 4, waited
         rec = json.loads(out.read_text().splitlines()[0])
         assert rec["prefix"] == "127.0.0.1/32" and rec["packets"] >= 10 and rec["count"] >= 1
     finally:
