@@ -2,10 +2,14 @@
 
 Every number of the printed tree is compared with values recomputed
 independently from the per-packet fields (-T fields) of the same capture:
-per flow (connmon.flow label) packets, payload bytes, TS and seq round-trip
-delays (count, average, min, max in microseconds), holes, behind and
-duplicate ACKs; totals: flows (directions of tcp.stream), one-directional
-flows, packets, packets without the TS option.
+per flow (connmon.flow label) packets, TS, seq, half (tsrtd, else seqrtd)
+and path (pathrtd) round-trip delays (count, average, min, max in
+microseconds), the halves' and paths' p50 / p90 / p99 (rank as count; value
+within the SPEC's tolerance of the nearest rank), holes, behind and
+duplicate ACKs; payload bytes per flow under their own line (with its
+percentages); the two delay histograms bucket by bucket; totals: flows
+(directions of tcp.stream), one-directional flows, packets, packets
+without the TS option.
 """
 import struct
 import sys
@@ -26,14 +30,23 @@ CRAFTED = ["crafted/dupacks.pcap", "crafted/icmp_error.pcap", "crafted/ipv6.pcap
            "crafted/tcp_cut.pcap", "crafted/ts_more.pcap", "crafted/wraparound.pcap"]
 
 FIELDS = (["tcp.stream", "tcp.srcport"]
-          + fields.pick("flow", "payload", "tsrtd", "seqrtd", "expert.hole", "expert.behind",
-                        "dupack")
+          + fields.pick("flow", "payload", "tsrtd", "seqrtd", "pathrtd", "expert.hole",
+                        "expert.behind", "dupack")
           + ["tcp.options.timestamp.tsval", "tcp.options.timestamp.tsecr"])
 
 RTD_NODES = {"TS RTD (us)": "connmon.tsrtd", "Seq RTD (us)": "connmon.seqrtd"}
+DIST_NODES = ["Half RTD (us)", "Path RTD (us)"]  # with p50, p90, p99 below
 COUNT_NODES = {"Holes": "connmon.expert.hole", "Behind": "connmon.expert.behind",
                "Duplicate ACKs": "connmon.dupack"}
-FLOW_NODES = ["Payload bytes"] + list(RTD_NODES) + list(COUNT_NODES)
+FLOW_NODES = list(RTD_NODES) + DIST_NODES + list(COUNT_NODES)
+PERCENTILES = {"p50": 50, "p90": 90, "p99": 99}
+HISTOGRAMS = {"Half RTD histogram (us)": "Half RTD (us)",
+              "Path RTD histogram (us)": "Path RTD (us)"}
+# the histogram buckets in us: 100 us .. 10 s in steps 1-2-5 (engine/sketch.h)
+BOUNDS = [0, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000,
+          1000000, 2000000, 5000000, 10000000]
+BUCKETS = [f"{lo}-{hi - 1}" for lo, hi in zip(BOUNDS, BOUNDS[1:])] + [f"{BOUNDS[-1]}-"]
+TOP = {"Flows", "Packets", "Payload bytes"} | set(HISTOGRAMS)
 TOTALS = ["Flows", "One-directional", "Packets", "Without TS option"]
 
 
@@ -80,18 +93,24 @@ def tree_output(tshark, pcap, extra=(), tree="connmon,tree"):
     return tshark.run(["-r", path, "-q", "-z", tree] + list(extra)).stdout
 
 
+def avg_line(v):
+    return (int(v["Count"]), v["Average"], v["Min Val"], v["Max Val"])
+
+
 def tree_numbers(out):
-    """The printed tree as {"totals": {name: count}, "flows": {label: {...}}}:
-    a flow maps "Packets" and each count node to an int, each RTD node to
-    (count, average text, min text, max text)."""
+    """The printed tree as {"totals": {name: count}, "flows": {label: {...}},
+    "percentiles": {(label, node): {pX: columns}}, "bytes": {label: columns},
+    "histograms": {name: [bucket columns]}}: a flow maps "Packets" and each
+    count node to an int, each RTD node to (count, average text, min text,
+    max text)."""
     nodes = parse_tree(out)
-    assert set(p[0] for p in nodes) == {"Flows", "Packets"}
+    assert set(p[0] for p in nodes) == TOP
     totals = {}
     for path in [("Flows",), ("Flows", "One-directional"), ("Packets",),
                  ("Packets", "Without TS option")]:
         totals[path[-1]] = int(nodes[path]["Count"])
     assert set(p for p in nodes if p[0] == "Flows") == {("Flows",), ("Flows", "One-directional")}
-    flows = {}
+    flows, percentiles = {}, {}
     for path, v in nodes.items():
         if path[0] != "Packets" or len(path) != 2 or path[1] == "Without TS option":
             continue
@@ -100,14 +119,28 @@ def tree_numbers(out):
         assert sorted(children) == sorted(FLOW_NODES), label
         f = {"Packets": int(v["Count"])}
         for name, cv in children.items():
-            if name in RTD_NODES:
-                f[name] = (int(cv["Count"]), cv["Average"], cv["Min Val"], cv["Max Val"])
+            if name in RTD_NODES or name in DIST_NODES:
+                f[name] = avg_line(cv)
             else:
                 assert cv["Average"] == cv["Min Val"] == cv["Max Val"] == "", (label, name)
                 f[name] = int(cv["Count"])
+            below = {p[3]: nodes[p] for p in nodes if len(p) == 4 and p[:3] == path + (name,)}
+            if name in DIST_NODES:
+                assert sorted(below) == sorted(PERCENTILES), (label, name)
+                percentiles[(label, name)] = below
+            else:
+                assert not below, (label, name)
         flows[label] = f
-    assert not [p for p in nodes if len(p) > 3]
-    return {"totals": totals, "flows": flows}
+    assert not [p for p in nodes if len(p) > 4]
+    assert not [p for p in nodes if len(p) > 2 and p[0] != "Packets"]
+    bytes_ = {p[1]: nodes[p] for p in nodes if len(p) == 2 and p[0] == "Payload bytes"}
+    histograms = {}
+    for name in HISTOGRAMS:
+        buckets = [p[1] for p in nodes if len(p) == 2 and p[0] == name]
+        assert buckets == BUCKETS, name          # in this order
+        histograms[name] = (nodes[(name,)], [nodes[(name, b)] for b in BUCKETS])
+    return {"totals": totals, "flows": flows, "percentiles": percentiles,
+            "bytes": (nodes[("Payload bytes",)], bytes_), "histograms": histograms}
 
 
 # --------------------------------------------------------------------------
@@ -125,19 +158,29 @@ def avg_text(values):
     return "%.2f" % f32(f32(sum(values)) / len(values))
 
 
+def to_ns(seconds):
+    return int(Decimal(seconds) * 1_000_000_000)
+
+
 def to_us(seconds):
-    ns = int(Decimal(seconds) * 1_000_000_000)
-    return (ns + 500) // 1000
+    return (to_ns(seconds) + 500) // 1000
+
+
+def bucket_of(us):
+    return max(i for i, lo in enumerate(BOUNDS) if us >= lo) if us >= 0 else 0
 
 
 def expected_numbers(rows, keep=lambda f: True):
     """rows: {frame: {field: value}} from tshark.table; keep selects the
     packets the tree sees (a tap filter).  Returns the numbers as
-    tree_numbers() gives them, and the RTD samples {label: {node: [us]}}."""
+    tree_numbers() gives them (totals, flows, payload bytes), the RTD
+    samples {label: {node: [us]}} and the halves' and paths' exact values
+    {label: {node: [ns]}}."""
     packets = no_ts = 0
     directions = defaultdict(set)  # tcp.stream -> labels seen
     flows = {}
     samples = defaultdict(lambda: defaultdict(list))
+    exact = defaultdict(lambda: defaultdict(list))
     for _num, f in sorted(rows.items()):
         if "connmon.flow" not in f or not keep(f):
             continue
@@ -155,26 +198,100 @@ def expected_numbers(rows, keep=lambda f: True):
         for node, field in RTD_NODES.items():
             if field in f:
                 samples[label][node].append(to_us(f[field]))
+        half = f.get("connmon.tsrtd", f.get("connmon.seqrtd"))
+        for node, value in (("Half RTD (us)", half), ("Path RTD (us)", f.get("connmon.pathrtd"))):
+            if value is not None:
+                samples[label][node].append(to_us(value))
+                exact[label][node].append(to_ns(value))
     for label, fl in flows.items():
-        for node in RTD_NODES:
+        for node in list(RTD_NODES) + DIST_NODES:
             v = samples[label][node]
             fl[node] = ((len(v), avg_text(v), str(min(v)), str(max(v))) if v
                         else (0, "-", "-", "-"))
     totals = {"Flows": sum(len(labels) for labels in directions.values()),
               "One-directional": sum(len(labels) == 1 for labels in directions.values()),
               "Packets": packets, "Without TS option": no_ts}
-    return {"totals": totals, "flows": flows}, samples
+    return {"totals": totals, "flows": flows}, samples, exact
+
+
+def check_percentiles(got, exact):
+    """pX lines: count = the nearest rank k, min = max = the value, within
+    the SPEC's tolerance of the k-th smallest (1 % of it or 1 us, whichever
+    is larger); Percent = k / n."""
+    for label, fl in got["flows"].items():
+        for node in DIST_NODES:
+            lines = got["percentiles"][(label, node)]
+            values = sorted(exact[label][node])
+            n = len(values)
+            assert fl[node][0] == n
+            for name, pct in PERCENTILES.items():
+                v = lines[name]
+                if n == 0:
+                    assert avg_line(v) == (0, "-", "-", "-"), (label, node, name)
+                    continue
+                k = max(1, (pct * n + 99) // 100)
+                assert int(v["Count"]) == k, (label, node, name)
+                assert v["Min Val"] == v["Max Val"], (label, node, name)
+                shown = int(v["Min Val"]) * 1000
+                want = values[k - 1]
+                assert abs(shown - want) <= max(want / 100, 1000), \
+                    f"{label} {node} {name}: {shown} ns shown, nearest rank {want} ns"
+                assert v["Average"] == avg_text([int(v["Min Val"])] * k)
+                assert abs(float(v["Percent"].rstrip("%")) - 100 * k / n) <= 0.006
+                if k in (1, n):   # the ends are exact
+                    assert shown == (want + 500) // 1000 * 1000
+
+
+def check_bytes(got, want):
+    """Payload bytes: a line of its own whose count is the bytes of every
+    flow, and one line per flow with its bytes and its share."""
+    root, lines = got["bytes"]
+    total = sum(fl["Payload bytes"] for fl in want["flows"].values())
+    assert int(root["Count"]) == total and root["Percent"] == "100%"
+    assert root["Average"] == root["Min Val"] == root["Max Val"] == ""
+    assert sorted(lines) == sorted(want["flows"])
+    for label, v in lines.items():
+        b = want["flows"][label]["Payload bytes"]
+        assert int(v["Count"]) == b, label
+        assert v["Average"] == v["Min Val"] == v["Max Val"] == "", label
+        if total:
+            assert abs(float(v["Percent"].rstrip("%")) - 100 * b / total) <= 0.006, label
+        else:
+            assert v["Percent"] == "", label
+
+
+def check_histograms(got, samples):
+    """Every half and every path in its bucket (by its value in us)."""
+    for name, node in HISTOGRAMS.items():
+        root, buckets = got["histograms"][name]
+        values = [us for by_node in samples.values() for us in by_node[node]]
+        counts = [0] * len(BUCKETS)
+        for us in values:
+            counts[bucket_of(us)] += 1
+        assert [int(b["Count"]) for b in buckets] == counts, name
+        assert int(root["Count"]) == len(values), name
+        if values:
+            assert (root["Min Val"], root["Max Val"]) == (str(min(values)), str(max(values)))
+            assert root["Average"] == avg_text(values)
+        for b, c in zip(buckets, counts):
+            if c:
+                assert abs(float(b["Percent"].rstrip("%")) - 100 * c / len(values)) <= 0.006
 
 
 def check_tree(tshark, pcap, tree="connmon,tree", keep=lambda f: True):
     """Runs the tree (tree: the -z argument, keep: what its filter keeps)
     and compares every number with the fields; returns the numbers."""
-    want, samples = expected_numbers(tshark.table(pcap, FIELDS), keep)
+    want, samples, exact = expected_numbers(tshark.table(pcap, FIELDS), keep)
     got = tree_numbers(tree_output(tshark, pcap, tree=tree))
     assert got["totals"] == want["totals"]
     assert sorted(got["flows"]) == sorted(want["flows"])
     for label, fl in want["flows"].items():
+        bytes_ = fl.pop("Payload bytes")
         assert got["flows"][label] == fl, label
+        fl["Payload bytes"] = bytes_
+    check_bytes(got, want)
+    check_percentiles(got, exact)
+    check_histograms(got, samples)
     # the printed average (float arithmetic) is also the true mean, to the
     # printed precision plus the float's relative error
     for label, by_node in samples.items():
@@ -250,12 +367,17 @@ def test_one_directional_flows(tshark, one_way_pcap):
     assert got["totals"] == {"Flows": 4, "One-directional": 2, "Packets": 12,
                              "Without TS option": 1}
     d = got["flows"]["10.0.0.7:51000+10.0.0.8:8080"]
-    assert d["Packets"] == 5 and d["Payload bytes"] == 2300
+    assert d["Packets"] == 5 and int(got["bytes"][1]["10.0.0.7:51000+10.0.0.8:8080"]["Count"]) == 2300
     assert (d["Holes"], d["Behind"], d["Duplicate ACKs"]) == (1, 1, 0)
     a = got["flows"]["10.0.0.2:80+10.0.0.1:40000"]
     # SYN-ACK 10 ms after the SYN; the ACK of the data 25 ms after it
     assert a["TS RTD (us)"] == (2, "17500.00", "10000", "25000")
     assert a["Seq RTD (us)"] == (2, "17500.00", "10000", "25000")
+    assert a["Half RTD (us)"] == (2, "17500.00", "10000", "25000")
+    # p50 of two is the first, p90 and p99 the second: exact at the ends
+    p = got["percentiles"][("10.0.0.2:80+10.0.0.1:40000", "Half RTD (us)")]
+    assert [(p[n]["Count"], p[n]["Min Val"]) for n in ("p50", "p90", "p99")] == \
+        [("1", "10000"), ("2", "25000"), ("2", "25000")]
 
 
 def test_port_reuse_counts_streams(tshark):
