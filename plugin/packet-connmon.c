@@ -272,16 +272,13 @@ static void apply_prefs(void)
                        cm_ts_pure_acks_name(ts_pure_acks));
 }
 
-void proto_register_connmon(void)
+/* hf[] registration from engine/fields.def (Wireshark keeps the pointer). */
+static hf_register_info *field_registrations(void)
 {
-    /* Made from engine/fields.def; Wireshark keeps pointers to these. */
     static hf_register_info hf_info[CM_F_COUNT];
-    static ei_register_info ei_info[CM_E_COUNT];
-    static gint *ett[] = {&ett_connmon};
-    /* HFILL / EXPFILL fill what registration sets, on every version. */
+    /* HFILL fills what registration sets, on every version. */
     static const header_field_info hf_blank = {NULL, NULL, FT_NONE, BASE_NONE, NULL, 0, NULL,
                                                HFILL};
-    static const expert_field_info ei_blank = {NULL, 0, 0, NULL, EXPFILL};
     for (int id = 0; id < CM_F_COUNT; id++) {
         const cm_field_info *f = &cm_field_table[id];
         header_field_info *h = &hf_info[id].hfinfo;
@@ -310,15 +307,23 @@ void proto_register_connmon(void)
         case CM_KIND_STRING: h->type = FT_STRING; break;
         }
     }
-    for (int e = 0; e < CM_E_COUNT; e++) {
-        static const int severity[CM_E_COUNT] = {
+    return hf_info;
+}
+
+/* ei[] registration from engine/fields.def. */
+static ei_register_info *expert_registrations(void)
+{
+    static ei_register_info ei_info[CM_E_COUNT];
+    static const expert_field_info ei_blank = {NULL, 0, 0, NULL, EXPFILL};
+    static const int severity[CM_E_COUNT] = {
 #define CM_EXPERT(id, abbrev, group, sev, summary) [CM_E_##id] = PI_##sev,
 #include "fields.def"
-        };
-        static const int group[CM_E_COUNT] = {
+    };
+    static const int group[CM_E_COUNT] = {
 #define CM_EXPERT(id, abbrev, grp, sev, summary) [CM_E_##id] = PI_##grp,
 #include "fields.def"
-        };
+    };
+    for (int e = 0; e < CM_E_COUNT; e++) {
         ei[e] = (expert_field)EI_INIT;
         ei_info[e].ids = &ei[e];
         ei_info[e].eiinfo = ei_blank;
@@ -327,13 +332,18 @@ void proto_register_connmon(void)
         ei_info[e].eiinfo.severity = severity[e];
         ei_info[e].eiinfo.summary = cm_expert_table[e].summary;
     }
+    return ei_info;
+}
 
+void proto_register_connmon(void)
+{
+    static gint *ett[] = {&ett_connmon};
     proto_connmon = proto_register_protocol("connmon: passive TCP round-trip delays", "connmon",
                                             "connmon");
-    proto_register_field_array(proto_connmon, hf_info, array_length(hf_info));
+    proto_register_field_array(proto_connmon, field_registrations(), CM_F_COUNT);
     proto_register_subtree_array(ett, array_length(ett));
     expert_module_t *em = expert_register_protocol(proto_connmon);
-    expert_register_field_array(em, ei_info, array_length(ei_info));
+    expert_register_field_array(em, expert_registrations(), CM_E_COUNT);
 
     module_t *mod = prefs_register_protocol(proto_connmon, apply_prefs);
     prefs_register_string_preference(
