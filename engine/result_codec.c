@@ -187,7 +187,9 @@ static inline size_t dec_TIME(const uint8_t *in, size_t len, uint32_t frame, uin
 static inline size_t dec_FRAME(const uint8_t *in, size_t len, uint32_t frame, uint64_t *v)
 {
     size_t k = cm_varint_get(in, len, v);
-    *v = (uint64_t)((int64_t)frame - unzigzag(*v));
+    /* frame - distance, wrapping: garbage must not overflow (only the low
+     * 32 bits of a frame number matter) */
+    *v = (uint64_t)frame - (uint64_t)unzigzag(*v);
     return k;
 }
 
