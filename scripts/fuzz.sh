@@ -10,6 +10,7 @@
 # Installs clang and its fuzzer runtime with apt-get when missing (through
 # sudo when not root).  Environment: CONNMON_FUZZ_DIR (build and corpora,
 # default build-fuzz; the corpora grow there from run to run),
+# CONNMON_FUZZ_JOBS (targets fuzzed at once, default 2),
 # CONNMON_FUZZ_COVERAGE=1 (afterwards, line coverage of the corpora with
 # llvm-cov).  Inputs under tests/fuzz/regressions/<target>/ are replayed
 # before fuzzing.  A finding is left in $CONNMON_FUZZ_DIR/findings/.
@@ -17,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-60}
 OUT=${CONNMON_FUZZ_DIR:-build-fuzz}
+JOBS=${CONNMON_FUZZ_JOBS:-2}
 TARGETS=(packet_path tcp_decode parse result_store)
 declare -A MAX_LEN=([packet_path]=65536 [tcp_decode]=128 [parse]=512 [result_store]=4096)
 
@@ -65,37 +67,58 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$OUT/findings" "$OUT/logs"
 failed=()
-printf '%-12s %12s %9s %6s %7s %8s  %s\n' target executions exec/s cov features corpus result
 
 stat_of() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
 last_status() { grep -E '^#[0-9]+.*cov: ' "$1" | tail -n 1; }
 field() { sed -n "s/.* $1: \([^ ]*\).*/\1/p" <<<"$2"; }
 
+# Earlier findings first: every input under tests/fuzz/regressions/<target>/
+# must run clean, or the target is not fuzzed.
+runnable=()
 for t in "${TARGETS[@]}"; do
-  bin=$OUT/fuzz_$t
-  log=$OUT/logs/$t.log
-  mkdir -p "$OUT/corpus/$t"
-  dict=()
-  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-  rc=0
-  # earlier findings first: each must run clean
   regressions=(tests/fuzz/regressions/"$t"/*)
+  rc=0
   if [ -e "${regressions[0]}" ]; then
-    "$bin" "${regressions[@]}" > "$OUT/logs/$t.regressions.log" 2>&1 || rc=$?
-    if [ "$rc" -ne 0 ]; then
-      printf '%-12s regression input failed (exit %d), see %s\n' "$t" "$rc" "$OUT/logs/$t.regressions.log"
-      tail -n 30 "$OUT/logs/$t.regressions.log"
-      failed+=("$t"); continue
-    fi
+    "$OUT/fuzz_$t" "${regressions[@]}" > "$OUT/logs/$t.regressions.log" 2>&1 || rc=$?
   fi
-  before=$(ls "$OUT/findings" | wc -l)
-  if [ "$DURATION" -gt 0 ]; then limit=(-max_total_time="$DURATION"); else limit=(-runs=0); fi
-  "$bin" "${limit[@]}" -print_final_stats=1 -timeout=25 -rss_limit_mb=2560 \
+  if [ "$rc" -ne 0 ]; then
+    printf '%-12s regression input failed (exit %d), see %s\n' "$t" "$rc" \
+      "$OUT/logs/$t.regressions.log"
+    grep -E -B 2 -A 12 'property failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' \
+      "$OUT/logs/$t.regressions.log" | head -n 30
+    failed+=("$t")
+  else
+    runnable+=("$t")
+  fi
+done
+
+fuzz_one() {                    # TARGET: runs it, leaves its exit code in logs/TARGET.rc
+  local t=$1 rc=0 dict=() limit=(-runs=0)
+  mkdir -p "$OUT/corpus/$t"
+  rm -f "$OUT/findings/$t-"*
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+  [ "$DURATION" -gt 0 ] && limit=(-max_total_time="$DURATION")
+  "$OUT/fuzz_$t" "${limit[@]}" -print_final_stats=1 -timeout=25 -rss_limit_mb=2560 \
     -max_len="${MAX_LEN[$t]}" -artifact_prefix="$OUT/findings/$t-" "${dict[@]}" \
-    "$OUT/corpus/$t" "$OUT/seeds/$t" > "$log" 2>&1 || rc=$?
+    "$OUT/corpus/$t" "$OUT/seeds/$t" > "$OUT/logs/$t.log" 2>&1 || rc=$?
+  echo "$rc" > "$OUT/logs/$t.rc"
+}
+
+# JOBS targets at a time, each on a core of its own.
+echo "fuzz: ${#runnable[@]} targets, ${DURATION} s each, $JOBS at a time"
+for t in "${runnable[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+
+printf '%-12s %12s %9s %6s %7s %8s  %s\n' target executions exec/s cov features corpus result
+for t in "${runnable[@]}"; do
+  log=$OUT/logs/$t.log
+  rc=$(cat "$OUT/logs/$t.rc")
   status=$(last_status "$log")
   result=ok
-  if [ "$rc" -ne 0 ] || [ "$(ls "$OUT/findings" | wc -l)" -ne "$before" ]; then
+  if [ "$rc" -ne 0 ] || ls "$OUT/findings/$t-"* >/dev/null 2>&1; then
     result="FINDING (exit $rc)"
     failed+=("$t")
   fi
