@@ -8,9 +8,9 @@
  *
  * The stored copy is compact (engine/frame_store.h: ~15-25 bytes a frame
  * instead of a ~140-byte struct plus Wireshark's per-frame proto data
- * list): later passes decode it into a packet-scope view.  Flow labels
- * are kept per flow (engine/label_table.h) and looked up only when shown
- * or tapped.
+ * list): later passes decode it into a packet-scope view.  What flow
+ * labels are made of is kept per flow (engine/label_table.h); the text is
+ * made only when shown or tapped.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,6 +21,7 @@
 #include <epan/prefs.h>
 #include <epan/tap.h>
 #include <wsutil/report_message.h>
+#include <wsutil/wslog.h>
 
 #include "connmon.h"
 #include "fields.h"
@@ -58,8 +59,7 @@ static cm_label_table labels = CM_LABEL_TABLE_INIT;
 static gboolean analysis_failed, storage_failed;
 
 /* What a frame shows, for one dissection of it: fr is also the tap data
- * (stats.h).  fr.flow is looked up when first needed; a reverse flow's
- * label is made in `label`. */
+ * (stats.h).  fr.flow is made in `label` when first needed. */
 typedef struct frame_view {
     connmon_frame_result fr;
     char label[CM_FLOW_LABEL_MAX];
@@ -71,22 +71,40 @@ static void connmon_init(void)
     cm_config_default(&cfg);
     cfg.rtd_max_age_ns = rtd_max_age_ns;
     cfg.ts_pure_acks = ts_pure_acks;
+    /* cleanup normally ran since the last file: then these free nothing */
+    cm_frame_store_free(&frames);
+    cm_label_table_free(&labels);
     cm_engine_free(engine);
     engine = cm_engine_new(&cfg);
     if (!engine)
         report_failure("connmon: out of memory: no round-trip analysis for this file");
     analysis_failed = storage_failed = FALSE;
-    cm_frame_store_free(&frames);
-    cm_label_table_free(&labels);
     connmon_extract_reset();
+}
+
+/* What the file's storage came to: tshark --log-level info shows it
+ * (tools/bench/scale.py reads it). */
+static void log_storage(void)
+{
+    if (!frames.frames && !frames.failures && !labels.failures)
+        return;
+    ws_log("connmon", LOG_LEVEL_INFO,
+           "connmon storage: %" G_GUINT64_FORMAT " frames, %" G_GSIZE_FORMAT
+           " bytes (records %" G_GUINT64_FORMAT "); flow labels %" G_GSIZE_FORMAT
+           " bytes; not stored: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " labels",
+           frames.frames, cm_frame_store_memory(&frames), frames.record_bytes,
+           cm_label_table_memory(&labels), frames.failures, labels.failures);
 }
 
 static void connmon_cleanup(void)
 {
-    cm_engine_free(engine);
-    engine = NULL;
+    log_storage();
+    /* The store's large blocks first: freed after the engine's many small
+     * ones, each would make glibc walk all of those (malloc_consolidate). */
     cm_frame_store_free(&frames);
     cm_label_table_free(&labels);
+    cm_engine_free(engine);
+    engine = NULL;
     connmon_extract_cleanup();
 }
 
@@ -114,8 +132,8 @@ static gboolean analyse_frame(packet_info *pinfo, frame_view *v)
     }
     e.stream = pkt->stream;
     e.has_ts = pkt->has_ts;
-    if (!cm_label_table_note(&labels, pkt->stream, e.r.direction, pkt) ||
-        !cm_frame_store_put(&frames, pinfo->num, &e))
+    gboolean labelled = cm_label_table_note(&labels, pkt->stream, e.r.direction, pkt);
+    if (!cm_frame_store_put(&frames, pinfo->num, &e) || !labelled)
         storage_failure(pinfo);
     v->fr.r = e.r;
     v->fr.stream = e.stream;

@@ -26,7 +26,10 @@ max RSS of the child (wait4's ru_maxrss; setpriv exec()s tshark, so it is
 tshark's own) and CPU time (user + sys).  What connmon holds is the RSS
 with connmon enabled minus disabled, divided by the connections (handshakes,
 syns) or by the packets (bulk); the command line's is its RSS minus that of
-a run stopped after one packet.  CPU ratios are enabled / disabled, the
+a run stopped after one packet.  tshark runs with --log-level info, so
+that the plugin says at the end how much its own storage (frame records,
+flow labels) came to: that part of connmon's share is shown on its own, the
+rest is the engine's.  CPU ratios are enabled / disabled, the
 median of the back-to-back pairs.  --instructions N also counts
 instructions (valgrind callgrind) on the first N packets of the SYN flood:
 per packet, runs of 1 and N packets subtracted, deterministic where CPU time
@@ -39,8 +42,8 @@ the plugin, and as root as nobody.  The runs need memory: tshark holds
 import argparse
 import json
 import os
+import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -111,8 +114,14 @@ def readable_by_all(path: Path) -> bool:
 # ----------------------------------------------------------------------------
 # running
 
-def run(cmd, env=None, stdout=subprocess.DEVNULL):
-    """(cpu_s, wall_s, maxrss_bytes) of one run of cmd."""
+STORAGE = re.compile(r"connmon storage: (\d+) frames, (\d+) bytes \(records (\d+)\); "
+                     r"flow labels (\d+) bytes")
+
+
+def run(cmd, env=None, stdout=subprocess.DEVNULL, storage=None):
+    """(cpu_s, wall_s, maxrss_bytes) of one run of cmd.  With a dict as
+    storage, the plugin's storage log line (--log-level info) is read into
+    it: frames, store bytes, record bytes, label bytes."""
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=err,
@@ -120,15 +129,20 @@ def run(cmd, env=None, stdout=subprocess.DEVNULL):
         _pid, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         rc = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode(errors="replace")
         if rc != 0:
-            err.seek(0)
-            raise SystemExit(f"failed ({rc}): {shlex.join(cmd)}\n"
-                             + err.read().decode(errors="replace")[-3000:])
+            raise SystemExit(f"failed ({rc}): {shlex.join(cmd)}\n" + text[-3000:])
+        m = STORAGE.search(text)
+        if storage is not None and m:
+            storage.update(zip(("frames", "store", "records", "labels"),
+                               (int(g) for g in m.groups())))
     return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss * 1024
 
 
 def tshark_cmd(ts, variant, pcap, wargs):
-    return ts.command(dict(VARIANTS)[variant] + ["-r", pcap] + wargs)
+    # --log-level info: the plugin says what its storage came to at the end
+    return ts.command(dict(VARIANTS)[variant] + ["--log-level", "info", "-r", pcap] + wargs)
 
 
 def cli_cmd(cli, pcap, extra=()):
@@ -155,7 +169,9 @@ def measure_case(args, ts, cli, case, pcap, meta):
         for key, _label, wargs in WORKLOADS:
             order = VARIANTS if rep % 2 == 0 else VARIANTS[::-1]
             for variant, _vargs in order:
-                cpu, wall, rss = run(tshark_cmd(ts, variant, pcap, wargs), env=ts.env)
+                storage = res.setdefault("storage", {}) if variant == "on" else None
+                cpu, wall, rss = run(tshark_cmd(ts, variant, pcap, wargs), env=ts.env,
+                                     storage=storage)
                 runs.setdefault(f"{key}/{variant}", []).append([cpu, wall, rss])
                 if args.verbose:
                     print(f"    {case} {key}/{variant}: {cpu:.2f} s CPU, {wall:.2f} s wall, "
@@ -205,6 +221,11 @@ def summary(res):
             "cpu_on": med(x[0] for x in on), "cpu_off": med(x[0] for x in off),
             "cpu_ratio": med(a[0] / b[0] for a, b in zip(on, off)),
         }
+    if res.get("storage"):
+        st = res["storage"]
+        out["storage"] = {"store_per_unit": st["store"] / per,
+                          "records_per_frame": st["records"] / max(st["frames"], 1),
+                          "labels_per_unit": st["labels"] / per}
     if "cli" in r:
         rss = med(x[2] for x in r["cli"])
         cpu = min(x[0] for x in r["cli"])
@@ -240,6 +261,17 @@ def print_tables(report):
               f"| **{x['fields']['bytes_per_unit']:,.0f} B** per {x['unit']} "
               + (f"| {mb(cli['rss'])} | **{cli['bytes_per_unit']:,.0f} B** per {x['unit']} |"
                  if cli else "| - | - |"))
+    if any("storage" in s[c] for c in cases):
+        print("\nOf connmon's share, the plugin's own storage (its log line at the end of "
+              "the -q run):\n")
+        print("| case | frame store per unit | bytes per record | flow labels per unit |")
+        print("|---|---|---|---|")
+        for c in cases:
+            st = s[c].get("storage")
+            if st:
+                print(f"| {c} | {st['store_per_unit']:,.1f} B per {s[c]['unit']} "
+                      f"| {st['records_per_frame']:.1f} "
+                      f"| {st['labels_per_unit']:,.1f} B per {s[c]['unit']} |")
     print("\nCPU (user + sys; ratio = median of the back-to-back on/off pairs):\n")
     print("| case | -q -Y tcp: off / on | ratio | -T fields: off / on | ratio "
           "| CLI CPU | CLI ns per packet |")
