@@ -18,7 +18,8 @@ static size_t tcp_bytes(uint8_t *b, uint8_t data_offset_words, const uint8_t *op
     b[12] = (uint8_t)(data_offset_words << 4) | 0x01; /* AE bit */
     b[13] = 0x18;                                   /* PSH ACK */
     b[14] = 0x01; b[15] = 0xf5;                     /* window 501 */
-    memcpy(b + 20, opts, optlen);
+    if (optlen)
+        memcpy(b + 20, opts, optlen); /* opts may be NULL when empty */
     return 20 + optlen;
 }
 
