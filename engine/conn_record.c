@@ -2,6 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "textbuf.h"
 #include "conn_record.h"
 
 #include <inttypes.h>
@@ -91,29 +92,11 @@ size_t cm_conn_record_bytes(const cm_conn_record *r)
 
 /* ---- JSON ----------------------------------------------------------------------- */
 
-/* An snprintf-like writer that keeps counting past the end of the buffer. */
-typedef struct writer {
-    char *buf;
-    size_t size, len;
-} writer;
+/* The text writer: engine/textbuf.h */
+typedef cm_textbuf writer;
+#define put cm_text_put
 
-static void put(writer *w, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = w->len < w->size ? w->size - w->len : 0;
-    int n = vsnprintf(room ? w->buf + w->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        w->len += (size_t)n;
-}
-
-/* ns as seconds with 9 decimals, exact (no floating point). */
-static void put_seconds(writer *w, int64_t ns)
-{
-    uint64_t m = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    put(w, "%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "", m / 1000000000u, m % 1000000000u);
-}
+#define put_seconds cm_text_put_seconds
 
 static void put_dist(writer *w, const char *key, const cm_sketch *s)
 {

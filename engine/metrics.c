@@ -2,6 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "textbuf.h"
 #include "metrics.h"
 
 #include <inttypes.h>
@@ -230,23 +231,9 @@ size_t cm_metrics_prefix_count(const cm_metrics *m)
 
 /* ---- exposition ------------------------------------------------------------------- */
 
-/* An snprintf-like writer that keeps counting past the end of the buffer. */
-typedef struct writer {
-    char *buf;
-    size_t size, len;
-} writer;
-
-static void put(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(writer *w, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = w->len < w->size ? w->size - w->len : 0;
-    int n = vsnprintf(room ? w->buf + w->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        w->len += (size_t)n;
-}
+/* The text writer: engine/textbuf.h */
+typedef cm_textbuf writer;
+#define put cm_text_put
 
 static void put_family(writer *w, const char *name, const char *type, const char *help)
 {
