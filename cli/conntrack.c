@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hashtab.h"
+#include "slab.h"
 
 #define INITIAL_BUCKETS 1024
 
@@ -24,6 +25,8 @@ struct conn {
 struct conntrack {
     cm_engine *eng;
     cm_htab conns;          /* struct conn by conn_hash: both directions alike */
+    cm_slab conn_slab;      /* every struct conn: no malloc header each, and
+                               freed in one go */
     uint32_t next_stream;
     int64_t max_idle_ns;
     size_t max_flows;       /* 0: no bound */
@@ -46,19 +49,15 @@ conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns, size_t max_flows)
         free(ct);
         return NULL;
     }
+    cm_slab_init(&ct->conn_slab, sizeof(conn));
     return ct;
-}
-
-static void free_conn(cm_hnode *n, void *unused)
-{
-    free(n);
 }
 
 void conntrack_free(conntrack *ct)
 {
     if (!ct)
         return;
-    cm_htab_each(&ct->conns, free_conn, NULL);
+    cm_slab_destroy(&ct->conn_slab);
     cm_htab_destroy(&ct->conns);
     free(ct);
 }
@@ -147,9 +146,10 @@ static void recency_touch(conntrack *ct, conn *c)
 
 static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
 {
-    conn *c = calloc(1, sizeof *c);
+    conn *c = cm_slab_alloc(&ct->conn_slab);
     if (!c)
         return NULL;
+    memset(c, 0, sizeof *c);
     c->addr[0] = p->src, c->port[0] = p->sport;
     c->addr[1] = p->dst, c->port[1] = p->dport;
     c->stream = ct->next_stream++;
@@ -165,7 +165,7 @@ static void conn_drop(conntrack *ct, conn *c)
     recency_unlink(ct, c);
     cm_htab_remove(&ct->conns, &c->node);
     cm_engine_forget_stream(ct->eng, stream);
-    free(c);
+    cm_slab_free(&ct->conn_slab, c);
     if (ct->on_forget)
         ct->on_forget(stream, ct->on_forget_arg);
 }
@@ -213,6 +213,20 @@ static void track_base_seq(conn *c, int dir, const cm_packet *p)
 
 /* ---- the per-packet steps ------------------------------------------------ */
 
+/* At the bound every new connection evicts the oldest, whose record and
+ * bucket have long left the cache.  Loading them ahead (the next victim's
+ * bucket, the one after's record) overlaps those misses with the packets
+ * in between. */
+static void prefetch_next_victims(const conntrack *ct)
+{
+    const conn *next = ct->oldest;
+    if (!next)
+        return;
+    cm_htab_prefetch(&ct->conns, next->node.hash);
+    if (next->newer)
+        __builtin_prefetch(next->newer);
+}
+
 bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
 {
     uint32_t hash = conn_hash(p);
@@ -241,6 +255,7 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
     while (ct->max_flows > 0 && ct->conns.count > ct->max_flows && ct->oldest != c) {
         ct->stats.evicted++;
         conn_drop(ct, ct->oldest);
+        prefetch_next_victims(ct);
     }
     p->stream = c->stream;
     *conn_out = c;
@@ -255,27 +270,16 @@ const char *conntrack_label(conntrack *ct, const cm_packet *p)
     return ct->label;
 }
 
-typedef struct expiry {
-    conntrack *ct;
-    int64_t now_ns;
-} expiry;
-
-static void expire_if_idle(cm_hnode *n, void *arg)
-{
-    expiry *e = arg;
-    conn *c = (conn *)n;
-    if (idle_at(e->ct, c, e->now_ns)) {
-        e->ct->stats.expired_idle++;
-        conn_drop(e->ct, c);
-    }
-}
-
+/* The recency list is in order of last packet, so the idle connections are
+ * its oldest: the sweep costs what it drops, not the table's size.  (When
+ * capture time runs backwards a connection may wait for the next sweep;
+ * conntrack_assign checks idleness itself, so no value depends on it.) */
 void conntrack_expire(conntrack *ct, int64_t now_ns)
 {
-    if (ct->max_idle_ns <= 0)
-        return;
-    expiry e = {ct, now_ns};
-    cm_htab_each(&ct->conns, expire_if_idle, &e);
+    while (ct->oldest && idle_at(ct, ct->oldest, now_ns)) {
+        ct->stats.expired_idle++;
+        conn_drop(ct, ct->oldest);
+    }
 }
 
 size_t conntrack_count(const conntrack *ct)

@@ -43,12 +43,19 @@ typedef enum cm_ts_pure_acks {
 
 #define CM_DEFAULT_RTD_MAX_AGE_NS INT64_C(10000000000)
 
+#define CM_DEFAULT_PACK_IDLE_NS INT64_C(100000000)
+
 typedef struct cm_config {
     int64_t rtd_max_age_ns;        /* pending round-trip starts expire after this */
     cm_ts_pure_acks ts_pure_acks;
+    /* A connection without a packet for this long (capture time) is packed
+     * into a few dozen bytes until its next packet: a memory/CPU trade-off
+     * that never changes a result.  0: after every packet (tests); < 0:
+     * never. */
+    int64_t pack_idle_ns;
 } cm_config;
 
-/* Fills *cfg with the defaults (10 s, clocked). */
+/* Fills *cfg with the defaults (10 s, clocked, pack after 0.1 s). */
 void cm_config_default(cm_config *cfg);
 
 typedef struct cm_addr {

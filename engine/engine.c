@@ -13,60 +13,25 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "connmon.h"
+#include "conn_state.h"
 #include "hashtab.h"
 #include "pending.h"
+#include "slab.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Pending round-trip starts of one flow.  Allocated when the flow first
- * records one and freed when both queues are empty again, so that idle,
- * closed and answered connections (most of them, on a busy link) hold none. */
-typedef struct cm_queues {
-    cm_pending ts;          /* TS entries: TSval -> first eligible sighting */
-    cm_pending seq;         /* seq entries: segment end -> data segment */
-} cm_queues;
-
-/* One direction of a connection: the SPEC's per-flow state, compact. */
-typedef struct cm_flow {
-    cm_queues *q;           /* NULL while nothing is pending */
-    uint64_t flowbytes;     /* connmon.flowbytes */
-    int64_t  ack_orig_t;    /* ack_orig: where the ACK number last changed */
-    int64_t  minrtd_ns;     /* connmon.minrtd */
-    int64_t  half_t;        /* latest half (SPEC pathrtd): its time, */
-    int64_t  half_ns;       /*   value */
-    uint32_t half_frame;    /*   and frame */
-    uint32_t ack_orig_frame;
-    uint32_t dupack_count;  /* duplicates since ack_orig */
-    uint32_t high_end;      /* not moved by zero-window probes */
-    uint32_t prev_ack;      /* raw ACK field of the previous packet */
-    uint32_t ack_high;      /* highest ACK number sent (serial) */
-    uint32_t ts_floor;      /* TSvals at or before it are never recorded */
-    uint16_t prev_window;   /* raw window field of the previous packet */
-    bool seen : 1;          /* high_end, prev_* and ack_orig are valid */
-    bool ack_high_set : 1;
-    bool ts_seen : 1;       /* a TS-bearing packet was seen (floor decided) */
-    bool ts_floor_set : 1;
-    bool prev_keepalive : 1; /* the previous packet was a keepalive */
-    bool minrtd_set : 1;
-    bool half_set : 1;
-} cm_flow;
-
-/* One connection (tcp.stream). */
-typedef struct cm_conn {
-    cm_hnode node;          /* keyed by stream */
-    uint32_t stream;
-    uint16_t a_port;        /* the stream's first sender: direction 0 */
-    cm_addr  a_addr;
-    int64_t  tmax;          /* latest capture time in the stream so far */
-    bool     tmax_set;
-    cm_flow  flow[2];
-} cm_conn;
-
 struct cm_engine {
     cm_config cfg;
-    cm_htab conns;
+    cm_htab conns;          /* hot (cm_conn) and packed (cm_conn_packed) */
     cm_engine_counters counters;
+    cm_slab conn_slab;      /* hot connections */
+    cm_pool pool;           /* queues, rings, packed connections */
+    cm_conn *hot_oldest, *hot_newest; /* hot connections by last use */
+    int64_t now;            /* latest capture time seen */
+    int64_t epoch;          /* first capture time seen: packed times' base */
+    bool started;           /* epoch is set */
+    cm_bytes scratch;       /* packing buffer */
 };
 
 /* What the rules need to know about P, worked out once. */
@@ -89,6 +54,7 @@ void cm_config_default(cm_config *cfg)
 {
     cfg->rtd_max_age_ns = CM_DEFAULT_RTD_MAX_AGE_NS;
     cfg->ts_pure_acks = CM_TS_PURE_ACKS_CLOCKED;
+    cfg->pack_idle_ns = CM_DEFAULT_PACK_IDLE_NS;
 }
 
 cm_engine *cm_engine_new(const cm_config *cfg)
@@ -106,38 +72,22 @@ cm_engine *cm_engine_new(const cm_config *cfg)
         free(eng);
         return NULL;
     }
+    cm_slab_init(&eng->conn_slab, sizeof(cm_conn));
+    cm_pool_init(&eng->pool);
+    eng->now = INT64_MIN;
     return eng;
 }
 
-static void queues_free(cm_flow *f)
-{
-    if (!f->q)
-        return;
-    cm_pending_free(&f->q->ts);
-    cm_pending_free(&f->q->seq);
-    free(f->q);
-    f->q = NULL;
-}
-
-static void conn_free(cm_conn *c)
-{
-    queues_free(&c->flow[0]);
-    queues_free(&c->flow[1]);
-    free(c);
-}
-
-static void conn_free_node(cm_hnode *n, void *arg)
-{
-    (void)arg;
-    conn_free((cm_conn *)n);
-}
-
+/* Every record lives in the slab and the pool: freeing them is freeing
+ * their chunks, with no walk over a million connections. */
 void cm_engine_free(cm_engine *eng)
 {
     if (!eng)
         return;
-    cm_htab_each(&eng->conns, conn_free_node, NULL);
     cm_htab_destroy(&eng->conns);
+    cm_slab_destroy(&eng->conn_slab);
+    cm_pool_destroy(&eng->pool);
+    free(eng->scratch.data);
     free(eng);
 }
 
@@ -151,39 +101,158 @@ void cm_engine_get_counters(const cm_engine *eng, cm_engine_counters *out)
     *out = eng->counters;
 }
 
-static cm_conn *conn_find(const cm_engine *eng, uint32_t stream)
+/* ---- hot connections, by last use --------------------------------------- */
+
+static void hot_unlink(cm_engine *eng, cm_conn *c)
 {
-    for (cm_hnode *n = cm_htab_first(&eng->conns, stream); n; n = cm_htab_next(n))
-        if (((cm_conn *)n)->stream == stream)
-            return (cm_conn *)n;
-    return NULL;
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        eng->hot_oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        eng->hot_newest = c->older;
+    c->older = c->newer = NULL;
+}
+
+static void hot_push(cm_engine *eng, cm_conn *c)
+{
+    c->newer = NULL;
+    c->older = eng->hot_newest;
+    if (eng->hot_newest)
+        eng->hot_newest->newer = c;
+    else
+        eng->hot_oldest = c;
+    eng->hot_newest = c;
+}
+
+static void hot_touch(cm_engine *eng, cm_conn *c)
+{
+    if (eng->hot_newest == c)
+        return;
+    hot_unlink(eng, c);
+    hot_push(eng, c);
+}
+
+static inline bool is_packed(const cm_hnode *n)
+{
+    return n->tag & CM_CONN_PACKED_TAG;
+}
+
+static inline size_t packed_size(const cm_hnode *n)
+{
+    return sizeof(cm_conn_packed) + (n->tag >> 1);
+}
+
+/* Removes a record of either kind from the table and frees it. */
+static void record_free(cm_engine *eng, cm_hnode *n)
+{
+    cm_htab_remove(&eng->conns, n);
+    if (is_packed(n)) {
+        cm_pool_free(&eng->pool, n, packed_size(n));
+        return;
+    }
+    cm_conn *c = (cm_conn *)n;
+    hot_unlink(eng, c);
+    cm_flow_queues_free(&c->flow[0], &eng->pool);
+    cm_flow_queues_free(&c->flow[1], &eng->pool);
+    cm_slab_free(&eng->conn_slab, c);
+}
+
+static cm_hnode *record_find(const cm_engine *eng, uint32_t stream)
+{
+    return cm_htab_first(&eng->conns, stream); /* the hash is the stream */
+}
+
+/* Packs a hot connection idle for pack_idle_ns.  Stays hot (and is not
+ * counted as a failure: nothing is lost) when memory is short. */
+static bool pack(cm_engine *eng, cm_conn *c)
+{
+    if (!cm_conn_pack(c, eng->epoch, &eng->scratch) || eng->scratch.len > (UINT32_MAX >> 1))
+        return false;
+    size_t len = eng->scratch.len;
+    cm_conn_packed *pk = cm_pool_alloc(&eng->pool, sizeof *pk + len);
+    if (!pk)
+        return false;
+    memcpy(pk->bytes, eng->scratch.data, len);
+    pk->node.hash = c->node.hash;
+    pk->node.tag = (uint32_t)len << 1 | CM_CONN_PACKED_TAG;
+    record_free(eng, &c->node);
+    cm_htab_insert(&eng->conns, &pk->node);
+    return true;
+}
+
+static cm_conn *unpack(cm_engine *eng, cm_conn_packed *pk)
+{
+    cm_conn *c = cm_slab_alloc(&eng->conn_slab);
+    if (!c)
+        return NULL;
+    if (!cm_conn_unpack(c, eng->epoch, pk->bytes, pk->node.tag >> 1, &eng->pool)) {
+        cm_slab_free(&eng->conn_slab, c);
+        return NULL;
+    }
+    c->node.hash = pk->node.hash;
+    c->node.tag = 0;
+    record_free(eng, &pk->node);
+    cm_htab_insert(&eng->conns, &c->node);
+    hot_push(eng, c);
+    return c;
+}
+
+static void pack_idle(cm_engine *eng)
+{
+    const int64_t idle = eng->cfg.pack_idle_ns;
+    if (idle < 0)
+        return;
+    while (eng->hot_oldest) {
+        cm_conn *c = eng->hot_oldest;
+        /* now >= tmax: now is the latest time of every stream */
+        if ((uint64_t)eng->now - (uint64_t)c->tmax < (uint64_t)idle || !pack(eng, c))
+            return;
+    }
 }
 
 static cm_conn *conn_get(cm_engine *eng, const cm_packet *p)
 {
-    cm_conn *c = conn_find(eng, p->stream);
+    if (!eng->started) {
+        eng->epoch = p->t_ns;
+        eng->started = true;
+    }
+    if (p->t_ns > eng->now)
+        eng->now = p->t_ns;
+    cm_hnode *n = record_find(eng, p->stream);
+    if (n && !is_packed(n)) {
+        hot_touch(eng, (cm_conn *)n);
+        return (cm_conn *)n;
+    }
+    cm_conn *c = n ? unpack(eng, (cm_conn_packed *)n) : NULL;
     if (c)
         return c;
-    c = calloc(1, sizeof *c);
+    if (n) { /* could not unpack */
+        eng->counters.alloc_failures++;
+        return NULL;
+    }
+    c = cm_slab_alloc(&eng->conn_slab);
     if (!c) {
         eng->counters.alloc_failures++;
         return NULL;
     }
-    c->stream = p->stream;
+    memset(c, 0, sizeof *c);
     c->a_addr = p->src;
     c->a_port = p->sport;
     c->node.hash = p->stream;
     cm_htab_insert(&eng->conns, &c->node);
+    hot_push(eng, c);
     return c;
 }
 
 void cm_engine_forget_stream(cm_engine *eng, uint32_t stream)
 {
-    cm_conn *c = conn_find(eng, stream);
-    if (!c)
+    cm_hnode *n = record_find(eng, stream);
+    if (!n)
         return;
-    cm_htab_remove(&eng->conns, &c->node);
-    conn_free(c);
+    record_free(eng, n);
     eng->counters.streams_forgotten++;
 }
 
@@ -192,23 +261,25 @@ void cm_engine_forget_stream(cm_engine *eng, uint32_t stream)
 static cm_queues *queues_get(cm_engine *eng, cm_flow *f)
 {
     if (!f->q) {
-        f->q = calloc(1, sizeof *f->q);
-        if (!f->q)
+        f->q = cm_pool_alloc(&eng->pool, sizeof *f->q);
+        if (f->q)
+            memset(f->q, 0, sizeof *f->q);
+        else
             eng->counters.alloc_failures++;
     }
     return f->q;
 }
 
-static void queues_release_if_empty(cm_flow *f)
+static void queues_release_if_empty(cm_engine *eng, cm_flow *f)
 {
     if (f->q && f->q->ts.count == 0 && f->q->seq.count == 0)
-        queues_free(f);
+        cm_flow_queues_free(f, &eng->pool);
 }
 
 /* Records a pending entry; a failed allocation is counted. */
 static cm_entry *record_entry(cm_engine *eng, cm_pending *q, uint32_t key)
 {
-    cm_entry *e = cm_pending_push(q, key);
+    cm_entry *e = cm_pending_push(q, &eng->pool, key);
     if (!e)
         eng->counters.alloc_failures++;
     return e;
@@ -567,7 +638,8 @@ bool cm_engine_analyse(cm_engine *eng, const cm_packet *p, cm_result *res)
     rule_minrtd(&v, res);
     rule_pathrtd(eng, &v, res);
     update_flow(&v, advanced, res);
-    queues_release_if_empty(v.F);
-    queues_release_if_empty(v.R);
+    queues_release_if_empty(eng, v.F);
+    queues_release_if_empty(eng, v.R);
+    pack_idle(eng);
     return true;
 }

@@ -3,10 +3,13 @@
 
 #include <stdlib.h>
 
+/* The low bits pick the bucket: hashes must be mixed, or dense ids.  The
+ * engine keys connections by tcp.stream itself: consecutive streams fill
+ * consecutive buckets, so the streams of one busy second share cache lines
+ * and a window of fewer streams than buckets never collides. */
 static inline size_t slot(const cm_htab *t, uint32_t hash)
 {
-    /* Fibonacci spread: callers' hashes may be sequential (tcp.stream). */
-    return (size_t)((hash * 2654435761u) & (t->nbuckets - 1));
+    return (size_t)(hash & (t->nbuckets - 1));
 }
 
 bool cm_htab_init(cm_htab *t, size_t nbuckets)
@@ -93,4 +96,9 @@ void cm_htab_each(cm_htab *t, void (*fn)(cm_hnode *n, void *arg), void *arg)
             fn(n, arg);
         }
     }
+}
+
+void cm_htab_prefetch(const cm_htab *t, uint32_t hash)
+{
+    __builtin_prefetch(&t->buckets[slot(t, hash)]);
 }

@@ -3,7 +3,9 @@
  *
  * Intrusive: the caller embeds a cm_hnode in its record, computes the
  * hash and compares keys itself, so one table serves any key.  Buckets
- * are a power of two and double when there are more records than buckets;
+ * are picked by the hash's low bits: pass a mixed hash, or a dense id
+ * such as tcp.stream (see hashtab.c).  Buckets are a
+ * power of two and double when there are more records than buckets;
  * when doubling cannot be allocated the table keeps working with longer
  * chains.
  *
@@ -19,6 +21,7 @@
 typedef struct cm_hnode {
     struct cm_hnode *next;
     uint32_t hash;
+    uint32_t tag;      /* the owner's (the node's padding otherwise) */
 } cm_hnode;
 
 typedef struct cm_htab {
@@ -36,6 +39,10 @@ void cm_htab_destroy(cm_htab *t);
  * for (n = cm_htab_first(t, h); n; n = cm_htab_next(n)) and compare keys. */
 cm_hnode *cm_htab_first(const cm_htab *t, uint32_t hash);
 cm_hnode *cm_htab_next(const cm_hnode *n);
+
+/* Asks the CPU to load the bucket of `hash` ahead of a lookup or removal
+ * that is coming (the next connection to evict, say). */
+void cm_htab_prefetch(const cm_htab *t, uint32_t hash);
 
 /* Inserts n with n->hash already set. */
 void cm_htab_insert(cm_htab *t, cm_hnode *n);

@@ -6,21 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cm_pending_free(cm_pending *q)
+void cm_pending_free(cm_pending *q, cm_pool *pool)
 {
-    free(q->ring);
+    cm_pool_free(pool, q->ring, (size_t)q->cap * sizeof *q->ring);
     memset(q, 0, sizeof *q);
 }
 
-static bool grow(cm_pending *q)
+bool cm_pending_reserve(cm_pending *q, cm_pool *pool, uint32_t count)
 {
-    uint32_t ncap = q->cap ? q->cap * 2 : 2; /* most flows hold one or two */
-    cm_entry *nring = malloc((size_t)ncap * sizeof *nring);
+    if (count <= q->cap)
+        return true;
+    uint32_t ncap = q->cap ? q->cap : 2; /* most flows hold one or two */
+    while (ncap < count) {
+        if (ncap >= UINT32_MAX / 2)
+            return false;
+        ncap *= 2;
+    }
+    cm_entry *nring = cm_pool_alloc(pool, (size_t)ncap * sizeof *nring);
     if (!nring)
         return false;
     for (uint32_t i = 0; i < q->count; i++)
         nring[i] = *cm_pending_at(q, i);
-    free(q->ring);
+    cm_pool_free(pool, q->ring, (size_t)q->cap * sizeof *q->ring);
     q->ring = nring;
     q->cap = ncap;
     q->head = 0;
@@ -33,9 +40,9 @@ static inline uint32_t offset_of(const cm_pending *q, uint32_t key)
     return key - cm_pending_at(q, 0)->key;
 }
 
-cm_entry *cm_pending_push(cm_pending *q, uint32_t key)
+cm_entry *cm_pending_push(cm_pending *q, cm_pool *pool, uint32_t key)
 {
-    if (q->count == q->cap && !grow(q))
+    if (q->count == q->cap && !cm_pending_reserve(q, pool, q->count + 1))
         return NULL;
     if (q->count == 0) {
         q->unsorted = false;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "slab.h"
+
 typedef struct cm_entry {
     int64_t  t_ns;
     uint32_t key;       /* TSval, or end of the segment */
@@ -38,10 +40,14 @@ static inline cm_entry *cm_pending_at(const cm_pending *q, uint32_t i)
     return &q->ring[(q->head + i) & (q->cap - 1)];
 }
 
-void cm_pending_free(cm_pending *q);
+/* Rings come from the engine's pool. */
+void cm_pending_free(cm_pending *q, cm_pool *pool);
+
+/* Room for `count` entries; false when out of memory (nothing changed). */
+bool cm_pending_reserve(cm_pending *q, cm_pool *pool, uint32_t count);
 
 /* Appends an entry; returns NULL when out of memory. */
-cm_entry *cm_pending_push(cm_pending *q, uint32_t key);
+cm_entry *cm_pending_push(cm_pending *q, cm_pool *pool, uint32_t key);
 
 /* Finds a live entry with this key that is not older than the horizon
  * (t_ns >= min_t is required: older ones are forgotten). */

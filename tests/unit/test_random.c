@@ -40,7 +40,9 @@ static void test_decoder_random_bytes(void)
 }
 
 /* A few connections with packets whose fields are drawn around a moving
- * "true" state, so matches, retransmissions and odd values all happen. */
+ * "true" state, so matches, retransmissions and odd values all happen.
+ * The same packets also go through engines that pack idle connections
+ * after every packet and after 3 ms: packing must never change a result. */
 static void test_engine_random_traffic(void)
 {
     for (int mode = 0; mode < 3; mode++) {
@@ -48,7 +50,13 @@ static void test_engine_random_traffic(void)
         cm_config_default(&cfg);
         cfg.ts_pure_acks = (cm_ts_pure_acks)mode;
         cfg.rtd_max_age_ns = (int64_t)(rnd() % 3) * 500000000;
+        cfg.pack_idle_ns = -1;
         cm_engine *eng = cm_engine_new(&cfg);
+        cm_engine *packing[2];
+        cfg.pack_idle_ns = 0;
+        packing[0] = cm_engine_new(&cfg);
+        cfg.pack_idle_ns = 3000000;
+        packing[1] = cm_engine_new(&cfg);
         uint32_t seq[8][2], ts[8][2];
         for (int c = 0; c < 8; c++)
             for (int d = 0; d < 2; d++)
@@ -92,6 +100,11 @@ static void test_engine_random_traffic(void)
             cm_result res;
             CHECK(cm_engine_analyse(eng, &p, &res));
             CHECK(res.payload == p.payload);
+            for (int k = 0; k < 2; k++) {
+                cm_result packed_res;
+                CHECK(cm_engine_analyse(packing[k], &p, &packed_res));
+                CHECK(memcmp(&packed_res, &res, sizeof res) == 0);
+            }
             if (res.present & CM_HAS_TSRTD)
                 CHECK(res.tsrtd_ns >= 0 && res.tsrtd_frame < frame);
             if (res.present & CM_HAS_SEQRTD)
@@ -119,9 +132,19 @@ static void test_engine_random_traffic(void)
                 CHECK((res.present & CM_HAS_SEQGAP) && res.seqgap > 0);
             if (rnd() % 20000 == 0) {
                 cm_engine_forget_stream(eng, p.stream);
+                cm_engine_forget_stream(packing[0], p.stream);
+                cm_engine_forget_stream(packing[1], p.stream);
                 if (p.stream < 8) /* fresh state: a new minimum */
                     min_set[c][0] = min_set[c][1] = false;
             }
+        }
+        cm_engine_counters want, got;
+        cm_engine_get_counters(eng, &want);
+        for (int k = 0; k < 2; k++) {
+            cm_engine_get_counters(packing[k], &got);
+            CHECK(memcmp(&want, &got, sizeof want) == 0);
+            CHECK(cm_engine_stream_count(packing[k]) == cm_engine_stream_count(eng));
+            cm_engine_free(packing[k]);
         }
         cm_engine_free(eng);
     }
