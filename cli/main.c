@@ -324,6 +324,14 @@ static void print_summary(const run_state *st)
             " RTD starts expired, %" PRIu64 " alloc failures, %" PRIu64 " evicted\n",
             cs.expired_idle, ec.streams_forgotten, ec.entries_expired, ec.alloc_failures,
             cs.evicted);
+    if (st->opt->verbose) {
+        cm_engine_memory m;
+        cm_engine_get_memory(st->eng, &m);
+        fprintf(stderr,
+                "engine: %zu connections (%zu not packed), %zu bytes; packed %" PRIu64
+                " times, unpacked %" PRIu64 "\n",
+                m.conns, m.conns_hot, m.bytes, ec.conns_packed, ec.conns_unpacked);
+    }
 }
 
 /* --sumInt: one summary per interval of capture time that ended before t. */

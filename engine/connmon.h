@@ -142,9 +142,20 @@ typedef struct cm_engine_counters {
                                    rtd_max_age without an answer */
     uint64_t streams_forgotten; /* connections dropped by
                                    cm_engine_forget_stream (idle, evicted) */
+    uint64_t conns_packed;      /* idle connections packed (pack_idle_ns) */
+    uint64_t conns_unpacked;    /* and unpacked by their next packet */
 } cm_engine_counters;
 
 void cm_engine_get_counters(const cm_engine *eng, cm_engine_counters *out);
+
+/* What the engine holds now. */
+typedef struct cm_engine_memory {
+    size_t bytes;      /* from the system: tables, slabs, rings */
+    size_t conns;      /* connections */
+    size_t conns_hot;  /* of them not packed */
+} cm_engine_memory;
+
+void cm_engine_get_memory(const cm_engine *eng, cm_engine_memory *out);
 
 /* ---- helpers shared by the front ends ---------------------------------- */
 

@@ -101,6 +101,14 @@ void cm_engine_get_counters(const cm_engine *eng, cm_engine_counters *out)
     *out = eng->counters;
 }
 
+void cm_engine_get_memory(const cm_engine *eng, cm_engine_memory *out)
+{
+    out->bytes = sizeof *eng + eng->conns.nbuckets * sizeof *eng->conns.buckets +
+                 cm_slab_bytes(&eng->conn_slab) + cm_pool_bytes(&eng->pool) + eng->scratch.cap;
+    out->conns = eng->conns.count;
+    out->conns_hot = eng->conn_slab.live;
+}
+
 /* ---- hot connections, by last use --------------------------------------- */
 
 static void hot_unlink(cm_engine *eng, cm_conn *c)
@@ -180,6 +188,7 @@ static bool pack(cm_engine *eng, cm_conn *c)
     pk->node.tag = (uint32_t)len << 1 | CM_CONN_PACKED_TAG;
     record_free(eng, &c->node);
     cm_htab_insert(&eng->conns, &pk->node);
+    eng->counters.conns_packed++;
     return true;
 }
 
@@ -197,6 +206,7 @@ static cm_conn *unpack(cm_engine *eng, cm_conn_packed *pk)
     record_free(eng, &pk->node);
     cm_htab_insert(&eng->conns, &c->node);
     hot_push(eng, c);
+    eng->counters.conns_unpacked++;
     return c;
 }
 

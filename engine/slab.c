@@ -32,6 +32,7 @@ void cm_slab_destroy(cm_slab *s)
         free(c);
     }
     s->chunks = NULL;
+    s->nchunks = 0;
     s->free_list = NULL;
     s->fresh = 0;
     s->live = 0;
@@ -49,6 +50,7 @@ void *cm_slab_alloc(cm_slab *s)
                 return NULL;
             c->next = s->chunks;
             s->chunks = c;
+            s->nchunks++;
             s->fresh = s->per_chunk;
         }
         /* the newest chunk's blocks in address order */
@@ -70,10 +72,7 @@ void cm_slab_free(cm_slab *s, void *block)
 
 size_t cm_slab_bytes(const cm_slab *s)
 {
-    size_t n = 0;
-    for (const cm_slab_chunk *c = s->chunks; c; c = c->next)
-        n++;
-    return n * (sizeof(cm_slab_chunk) + s->per_chunk * s->size);
+    return s->nchunks * (sizeof(cm_slab_chunk) + s->per_chunk * s->size);
 }
 
 /* ---- pool: a slab per size class ---------------------------------------- */
@@ -94,6 +93,7 @@ void cm_pool_init(cm_pool *p)
     for (size_t i = 0; i < CM_POOL_CLASSES; i++)
         cm_slab_init(&p->cls[i], (i + 1) * CM_POOL_STEP);
     p->large = NULL;
+    p->large_bytes = 0;
 }
 
 void cm_pool_destroy(cm_pool *p)
@@ -105,6 +105,7 @@ void cm_pool_destroy(cm_pool *p)
         free(l);
     }
     p->large = NULL;
+    p->large_bytes = 0;
 }
 
 void *cm_pool_alloc(cm_pool *p, size_t size)
@@ -123,6 +124,7 @@ void *cm_pool_alloc(cm_pool *p, size_t size)
     if (p->large)
         p->large->prev = l;
     p->large = l;
+    p->large_bytes += cm_pool_rounded(size);
     return l + 1;
 }
 
@@ -143,6 +145,7 @@ void cm_pool_free(cm_pool *p, void *block, size_t size)
         p->large = l->next;
     if (l->next)
         l->next->prev = l->prev;
+    p->large_bytes -= cm_pool_rounded(size);
     free(l);
 }
 
@@ -151,4 +154,12 @@ size_t cm_pool_rounded(size_t size)
     if (size == 0)
         size = 1;
     return size > CM_POOL_MAX ? size + sizeof(cm_pool_large) : (pool_class(size) + 1) * CM_POOL_STEP;
+}
+
+size_t cm_pool_bytes(const cm_pool *p)
+{
+    size_t n = p->large_bytes;
+    for (size_t i = 0; i < CM_POOL_CLASSES; i++)
+        n += cm_slab_bytes(&p->cls[i]);
+    return n;
 }

@@ -23,6 +23,7 @@ typedef struct cm_slab {
     size_t per_chunk;       /* blocks per chunk */
     void *free_list;        /* freed blocks, linked through their first word */
     cm_slab_chunk *chunks;  /* every chunk, newest first */
+    size_t nchunks;
     size_t fresh;           /* blocks of the newest chunk not handed out yet */
     size_t live;            /* blocks handed out and not freed */
 } cm_slab;
@@ -53,6 +54,7 @@ typedef struct cm_pool {
     cm_slab cls[CM_POOL_CLASSES];
     cm_pool_large *large;  /* malloc'd blocks not freed yet, listed so that
                               cm_pool_destroy needs no walk of the owners */
+    size_t large_bytes;    /* their sizes */
 } cm_pool;
 
 void cm_pool_init(cm_pool *p);
@@ -62,5 +64,7 @@ void *cm_pool_alloc(cm_pool *p, size_t size);
 void cm_pool_free(cm_pool *p, void *block, size_t size);
 /* The bytes a block of `size` really takes. */
 size_t cm_pool_rounded(size_t size);
+/* Bytes the pool holds from the system. */
+size_t cm_pool_bytes(const cm_pool *p);
 
 #endif

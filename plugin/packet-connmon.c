@@ -94,6 +94,17 @@ static void log_storage(void)
            " bytes; not stored: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " labels",
            frames.frames, cm_frame_store_memory(&frames), frames.record_bytes,
            cm_label_table_memory(&labels), frames.failures, labels.failures);
+    if (engine) {
+        cm_engine_memory m;
+        cm_engine_counters c;
+        cm_engine_get_memory(engine, &m);
+        cm_engine_get_counters(engine, &c);
+        ws_log("connmon", LOG_LEVEL_INFO,
+               "connmon engine: %" G_GSIZE_FORMAT " connections (%" G_GSIZE_FORMAT
+               " not packed), %" G_GSIZE_FORMAT " bytes; packed %" G_GUINT64_FORMAT
+               " times, unpacked %" G_GUINT64_FORMAT,
+               m.conns, m.conns_hot, m.bytes, c.conns_packed, c.conns_unpacked);
+    }
 }
 
 static void connmon_cleanup(void)

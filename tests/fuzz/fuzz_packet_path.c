@@ -27,8 +27,9 @@
  * heap buffer of exactly caplen bytes, so that AddressSanitizer sees any
  * read past the captured bytes.
  *
- * Properties checked beyond the sanitizers: the per-packet result is
- * consistent (connmon.h and docs/semantics.md: round trips never negative,
+ * Properties checked beyond the sanitizers: a twin engine that packs idle
+ * connections after every packet gives the same results; the per-packet
+ * result is consistent (connmon.h and docs/semantics.md: round trips never negative,
  * minrtd set with them and not above them, seqgap on every packet but a
  * flow's first, referenced frames earlier than the packet), the flow label
  * is the packet's own direction, every output line is whole (the human and
@@ -271,6 +272,8 @@ static void check_result(const cm_packet *p, const cm_result *r)
 typedef struct run {
     int dlt;
     cm_engine *eng;
+    cm_engine *packing;  /* the same packets, idle connections packed after
+                            every packet: must give the same results */
     conntrack *ct;
     bool quick;
     int64_t max_idle_ns, next_sweep_ns;
@@ -308,6 +311,7 @@ static void on_forget(uint32_t stream, void *arg)
 {
     run *st = arg;
     records_forget(st->rs, stream);
+    cm_engine_forget_stream(st->packing, stream);
 }
 
 static void write_lines(run *st, const cm_packet *p, const cm_result *r, const char *flow)
@@ -339,6 +343,9 @@ static void analyse(run *st, cm_packet *p)
                "%zu connections held, --maxFlows %zu", conntrack_count(st->ct), st->max_flows);
     FUZZ_CHECK(cm_engine_analyse(st->eng, p, &r), "cm_engine_analyse failed");
     check_result(p, &r);
+    cm_result packed_r;
+    FUZZ_CHECK(cm_engine_analyse(st->packing, p, &packed_r), "cm_engine_analyse failed (packing)");
+    FUZZ_CHECK(memcmp(&packed_r, &r, sizeof r) == 0, "packing changed frame %u's result", p->frame);
     FUZZ_CHECK(records_add(st->rs, p, &r), "records_add failed");
 
     char want[CM_FLOW_LABEL_MAX];
@@ -401,6 +408,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     st.eng = cm_engine_new(&cfg);
     FUZZ_CHECK(st.eng != NULL, "cm_engine_new failed");
+    cfg.pack_idle_ns = 0;
+    st.packing = cm_engine_new(&cfg);
+    FUZZ_CHECK(st.packing != NULL, "cm_engine_new failed (packing)");
     st.ct = conntrack_new(st.eng, st.max_idle_ns, st.max_flows);
     FUZZ_CHECK(st.ct != NULL, "conntrack_new failed");
     st.out = open_memstream(&st.out_buf, &st.out_size);
@@ -444,5 +454,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(st.out_buf);
     conntrack_free(st.ct);
     cm_engine_free(st.eng);
+    cm_engine_free(st.packing);
     return 0;
 }

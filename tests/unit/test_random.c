@@ -142,7 +142,11 @@ static void test_engine_random_traffic(void)
         cm_engine_get_counters(eng, &want);
         for (int k = 0; k < 2; k++) {
             cm_engine_get_counters(packing[k], &got);
-            CHECK(memcmp(&want, &got, sizeof want) == 0);
+            CHECK(want.alloc_failures == got.alloc_failures);
+            CHECK(want.entries_expired == got.entries_expired);
+            CHECK(want.streams_forgotten == got.streams_forgotten);
+            CHECK(want.conns_packed == 0 && got.conns_packed > 0);
+            CHECK(got.conns_unpacked > 0 && got.conns_unpacked <= got.conns_packed);
             CHECK(cm_engine_stream_count(packing[k]) == cm_engine_stream_count(eng));
             cm_engine_free(packing[k]);
         }

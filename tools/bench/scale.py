@@ -116,6 +116,10 @@ def readable_by_all(path: Path) -> bool:
 
 STORAGE = re.compile(r"connmon storage: (\d+) frames, (\d+) bytes \(records (\d+)\); "
                      r"flow labels (\d+) bytes")
+# the engine's own account (plugin log line, CLI -v summary), where it has one
+ENGINE = re.compile(r"engine: (\d+) connections \((\d+) not packed\), (\d+) bytes")
+# what the CLI holds at most by default (connmon -h: --maxFlows)
+CLI_DEFAULT_MAX_FLOWS = 100000
 
 
 def run(cmd, env=None, stdout=subprocess.DEVNULL, storage=None):
@@ -136,6 +140,10 @@ def run(cmd, env=None, stdout=subprocess.DEVNULL, storage=None):
         m = STORAGE.search(text)
         if storage is not None and m:
             storage.update(zip(("frames", "store", "records", "labels"),
+                               (int(g) for g in m.groups())))
+        m = ENGINE.search(text)
+        if storage is not None and m:
+            storage.update(zip(("engine_conns", "engine_hot", "engine_bytes"),
                                (int(g) for g in m.groups())))
     return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss * 1024
 
@@ -185,6 +193,14 @@ def measure_case(args, ts, cli, case, pcap, meta):
     if cli:
         _cpu, _wall, rss = run(cli_cmd(cli, pcap, ["-c", "1"]))
         res["cli_base_rss"] = rss
+        # how many connections it held at the end (the peak, at its bound),
+        # from its -v summary; older builds say nothing: the default bound
+        held = {}
+        run([str(cli), "-r", str(pcap), "-m", "-v"], storage=held)
+        res["cli_held"] = held.get("engine_conns") or min(meta["connections"],
+                                                          CLI_DEFAULT_MAX_FLOWS)
+        if "engine_bytes" in held:
+            res["cli_engine_bytes"] = held["engine_bytes"]
     if args.instructions and case == "syns":
         n = min(args.instructions, meta["packets"])
         instr = {}
@@ -226,11 +242,17 @@ def summary(res):
         out["storage"] = {"store_per_unit": st["store"] / per,
                           "records_per_frame": st["records"] / max(st["frames"], 1),
                           "labels_per_unit": st["labels"] / per}
+        if "engine_bytes" in st:
+            out["storage"]["engine_per_unit"] = st["engine_bytes"] / per
     if "cli" in r:
         rss = med(x[2] for x in r["cli"])
         cpu = min(x[0] for x in r["cli"])
+        held = res.get("cli_held") or min(res["connections"], CLI_DEFAULT_MAX_FLOWS)
         out["cli"] = {"rss": rss, "bytes_per_unit": (rss - res["cli_base_rss"]) / per,
+                      "held": held, "bytes_per_held": (rss - res["cli_base_rss"]) / held,
                       "cpu": cpu, "ns_per_packet": cpu / res["packets"] * 1e9}
+        if "cli_engine_bytes" in res:
+            out["cli"]["engine_per_held"] = res["cli_engine_bytes"] / held
     if "instructions" in res:
         ip = res["instructions"]["per_packet"]
         out["instructions"] = {
@@ -249,7 +271,8 @@ def print_tables(report):
     cases = [c for c in CASES if c in s]
     print("\nMemory (max RSS; connmon's share = enabled - disabled, per unit):\n")
     print("| case | packets | tshark -q -Y tcp: off / on | connmon per unit "
-          "| tshark -T fields: off / on | connmon per unit | CLI RSS | CLI per unit |")
+          "| tshark -T fields: off / on | connmon per unit | CLI RSS "
+          "| CLI per connection held (bulk: per packet) |")
     print("|---|---|---|---|---|---|---|---|")
     for c in cases:
         x = s[c]
@@ -259,19 +282,25 @@ def print_tables(report):
               f"| **{x['q']['bytes_per_unit']:,.0f} B** per {x['unit']} "
               f"| {mb(x['fields']['rss_off'])} / {mb(x['fields']['rss_on'])} "
               f"| **{x['fields']['bytes_per_unit']:,.0f} B** per {x['unit']} "
-              + (f"| {mb(cli['rss'])} | **{cli['bytes_per_unit']:,.0f} B** per {x['unit']} |"
-                 if cli else "| - | - |"))
+              + ("| - | - |" if not cli else
+                 f"| {mb(cli['rss'])} | **{cli['bytes_per_unit']:,.0f} B** per packet |"
+                 if x["unit"] == "packet" else
+                 f"| {mb(cli['rss'])} | **{cli['bytes_per_held']:,.0f} B** "
+                 f"({cli['held']:,} held) |"))
     if any("storage" in s[c] for c in cases):
         print("\nOf connmon's share, the plugin's own storage (its log line at the end of "
               "the -q run):\n")
-        print("| case | frame store per unit | bytes per record | flow labels per unit |")
-        print("|---|---|---|---|")
+        print("| case | frame store per unit | bytes per record | flow labels per unit "
+              "| engine per unit (at the end) |")
+        print("|---|---|---|---|---|")
         for c in cases:
             st = s[c].get("storage")
             if st:
+                eng = st.get("engine_per_unit")
                 print(f"| {c} | {st['store_per_unit']:,.1f} B per {s[c]['unit']} "
                       f"| {st['records_per_frame']:.1f} "
-                      f"| {st['labels_per_unit']:,.1f} B per {s[c]['unit']} |")
+                      f"| {st['labels_per_unit']:,.1f} B per {s[c]['unit']} "
+                      + (f"| {eng:,.1f} B per {s[c]['unit']} |" if eng is not None else "| - |"))
     print("\nCPU (user + sys; ratio = median of the back-to-back on/off pairs):\n")
     print("| case | -q -Y tcp: off / on | ratio | -T fields: off / on | ratio "
           "| CLI CPU | CLI ns per packet |")
@@ -297,6 +326,15 @@ def print_tables(report):
                   f"= **x{i[key]['ratio']:.3f}** (target <= 1.15)")
 
 
+def held_bytes(summ, case):
+    """CLI bytes per connection held (older reports: at the default bound)."""
+    cli = summ["cli"]
+    if "bytes_per_held" in cli:
+        return cli["bytes_per_held"]
+    held = min(summ["per"], CLI_DEFAULT_MAX_FLOWS)
+    return cli["bytes_per_unit"] * summ["per"] / held
+
+
 def print_compare(old, new):
     """Before / after of the headline figures."""
     rows = []
@@ -311,8 +349,12 @@ def print_compare(old, new):
             rows.append((f"{c}: plugin CPU ratio, {label}",
                          f"{o[key]['cpu_ratio']:.3f}", f"{n[key]['cpu_ratio']:.3f}"))
         if "cli" in o and "cli" in n:
-            rows.append((f"{c}: CLI B per {unit}", f"{o['cli']['bytes_per_unit']:,.0f}",
-                         f"{n['cli']['bytes_per_unit']:,.0f}"))
+            if unit == "packet":
+                rows.append((f"{c}: CLI B per packet", f"{o['cli']['bytes_per_unit']:,.0f}",
+                             f"{n['cli']['bytes_per_unit']:,.0f}"))
+            else:
+                rows.append((f"{c}: CLI B per connection held",
+                             f"{held_bytes(o, c):,.0f}", f"{held_bytes(n, c):,.0f}"))
             rows.append((f"{c}: CLI ns per packet", f"{o['cli']['ns_per_packet']:.0f}",
                          f"{n['cli']['ns_per_packet']:.0f}"))
         if "instructions" in o and "instructions" in n:
