@@ -36,31 +36,33 @@ static bool reserve(cm_bytes *b, size_t more)
     return true;
 }
 
-/* The caller reserved room: at most 10 bytes per value. */
-static inline void put_u(cm_bytes *b, uint64_t v)
+/* Writers take and return a cursor into room the caller reserved (at most
+ * 10 bytes per value): a local pointer, which byte stores cannot alias. */
+static inline uint8_t *put_u(uint8_t *w, uint64_t v)
 {
     while (v >= 0x80) {
-        b->data[b->len++] = (uint8_t)(v | 0x80);
+        *w++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    b->data[b->len++] = (uint8_t)v;
+    *w++ = (uint8_t)v;
+    return w;
 }
 
-static inline void put_s(cm_bytes *b, int64_t v)
+static inline uint8_t *put_s(uint8_t *w, int64_t v)
 {
-    put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
+    return put_u(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); /* zigzag */
 }
 
 /* A 32-bit value expected close to `near` (serial difference). */
-static inline void put_near32(cm_bytes *b, uint32_t v, uint32_t near)
+static inline uint8_t *put_near32(uint8_t *w, uint32_t v, uint32_t near)
 {
-    put_s(b, (int32_t)(v - near));
+    return put_s(w, (int32_t)(v - near));
 }
 
 /* A time expected at or before `base` (wrapping arithmetic: lossless). */
-static inline void put_time(cm_bytes *b, int64_t t, int64_t base)
+static inline uint8_t *put_time(uint8_t *w, int64_t t, int64_t base)
 {
-    put_s(b, (int64_t)((uint64_t)base - (uint64_t)t));
+    return put_s(w, (int64_t)((uint64_t)base - (uint64_t)t));
 }
 
 /* ---- reader (our own bytes: no bounds checks beyond the length) -------- */
@@ -126,18 +128,19 @@ static bool put_queue(cm_bytes *b, const cm_pending *q, uint32_t key_near, uint3
 {
     if (!reserve(b, 10 + (size_t)q->count * ENTRY_MAX_BYTES))
         return false;
-    put_u(b, (uint64_t)q->count << 1 | q->unsorted);
+    uint8_t *w = put_u(b->data + b->len, (uint64_t)q->count << 1 | q->unsorted);
     uint32_t prev_key = key_near;
     for (uint32_t i = 0; i < q->count; i++) {
         const cm_entry *e = cm_pending_at(q, i);
-        put_time(b, e->t_ns, base.t);
-        put_near32(b, e->key, prev_key);
-        put_near32(b, e->seq, seq_near_key ? e->key : seq_near);
-        put_near32(b, e->end, e->seq);
-        put_near32(b, e->frame, base.frame);
-        b->data[b->len++] = (uint8_t)((e->removed ? E_REMOVED : 0) | (e->pureack ? E_PUREACK : 0));
+        w = put_time(w, e->t_ns, base.t);
+        w = put_near32(w, e->key, prev_key);
+        w = put_near32(w, e->seq, seq_near_key ? e->key : seq_near);
+        w = put_near32(w, e->end, e->seq);
+        w = put_near32(w, e->frame, base.frame);
+        *w++ = (uint8_t)((e->removed ? E_REMOVED : 0) | (e->pureack ? E_PUREACK : 0));
         prev_key = e->key;
     }
+    b->len = (size_t)(w - b->data);
     return true;
 }
 
@@ -146,7 +149,6 @@ static bool get_queue(reader *r, cm_pending *q, uint32_t key_near, uint32_t seq_
 {
     uint64_t head = get_u(r);
     uint32_t count = (uint32_t)(head >> 1);
-    memset(q, 0, sizeof *q);
     if (count == 0)
         return true;
     if (!cm_pending_reserve(q, pool, count))
@@ -174,27 +176,29 @@ static bool put_flow(cm_bytes *b, const cm_flow *f, const cm_flow *other, pack_b
 {
     if (!reserve(b, FLOW_MAX_BYTES))
         return false;
-    b->data[b->len++] = (uint8_t)((f->seen ? F_SEEN : 0) | (f->ack_high_set ? F_ACK_HIGH_SET : 0) |
-                                  (f->ts_seen ? F_TS_SEEN : 0) | (f->ts_floor_set ? F_TS_FLOOR_SET : 0) |
-                                  (f->prev_keepalive ? F_PREV_KEEPALIVE : 0) |
-                                  (f->minrtd_set ? F_MINRTD_SET : 0) | (f->half_set ? F_HALF_SET : 0) |
-                                  (f->q ? F_QUEUES : 0));
-    b->data[b->len++] = (uint8_t)((f->ack_orig_t == 0 ? Z_ACK_ORIG_T : 0) | (f->half_t == 0 ? Z_HALF_T : 0));
-    put_u(b, f->flowbytes);
+    uint8_t *w = b->data + b->len;
+    *w++ = (uint8_t)((f->seen ? F_SEEN : 0) | (f->ack_high_set ? F_ACK_HIGH_SET : 0) |
+                     (f->ts_seen ? F_TS_SEEN : 0) | (f->ts_floor_set ? F_TS_FLOOR_SET : 0) |
+                     (f->prev_keepalive ? F_PREV_KEEPALIVE : 0) |
+                     (f->minrtd_set ? F_MINRTD_SET : 0) | (f->half_set ? F_HALF_SET : 0) |
+                     (f->q ? F_QUEUES : 0));
+    *w++ = (uint8_t)((f->ack_orig_t == 0 ? Z_ACK_ORIG_T : 0) | (f->half_t == 0 ? Z_HALF_T : 0));
+    w = put_u(w, f->flowbytes);
     if (f->ack_orig_t != 0)
-        put_time(b, f->ack_orig_t, base.t);
-    put_s(b, f->minrtd_ns);
+        w = put_time(w, f->ack_orig_t, base.t);
+    w = put_s(w, f->minrtd_ns);
     if (f->half_t != 0)
-        put_time(b, f->half_t, base.t);
-    put_s(b, f->half_ns);
-    put_near32(b, f->half_frame, base.frame);
-    put_near32(b, f->ack_orig_frame, base.frame);
-    put_u(b, f->dupack_count);
-    put_near32(b, f->ack_high, other->high_end);
-    put_near32(b, f->prev_ack, f->ack_high);
-    put_near32(b, f->ts_floor, 0);
-    memcpy(b->data + b->len, &f->prev_window, 2); /* usually large: raw */
-    b->len += 2;
+        w = put_time(w, f->half_t, base.t);
+    w = put_s(w, f->half_ns);
+    w = put_near32(w, f->half_frame, base.frame);
+    w = put_near32(w, f->ack_orig_frame, base.frame);
+    w = put_u(w, f->dupack_count);
+    w = put_near32(w, f->ack_high, other->high_end);
+    w = put_near32(w, f->prev_ack, f->ack_high);
+    w = put_near32(w, f->ts_floor, 0);
+    memcpy(w, &f->prev_window, 2); /* usually large: raw */
+    w += 2;
+    b->len = (size_t)(w - b->data);
     if (f->q)
         return put_queue(b, &f->q->ts, f->ts_floor, f->high_end, false, base) &&
                put_queue(b, &f->q->seq, f->high_end, 0, true, base);
@@ -230,12 +234,21 @@ static bool get_flow(reader *r, cm_flow *f, const cm_flow *other, cm_pool *pool,
     }
     if (!(flags & F_QUEUES))
         return true;
-    f->q = cm_pool_alloc(pool, sizeof *f->q);
+    f->q = cm_queues_new(pool);
     if (!f->q)
         return false;
-    memset(f->q, 0, sizeof *f->q);
     return get_queue(r, &f->q->ts, f->ts_floor, f->high_end, false, pool, base) &&
            get_queue(r, &f->q->seq, f->high_end, 0, true, pool, base);
+}
+
+cm_queues *cm_queues_new(cm_pool *pool)
+{
+    cm_queues *q = cm_pool_alloc(pool, sizeof *q);
+    if (q) {
+        cm_pending_init(&q->ts, q->first_ts, 2);
+        cm_pending_init(&q->seq, q->first_seq, 2);
+    }
+    return q;
 }
 
 void cm_flow_queues_free(cm_flow *f, cm_pool *pool)
@@ -259,18 +272,20 @@ bool cm_conn_pack(const cm_conn *c, int64_t epoch, cm_bytes *out)
     if (!reserve(out, 1 + 16 + 3 + 10 + 5 + 8))
         return false;
     const cm_addr *a = &c->a_addr;
-    out->data[out->len++] = (uint8_t)(a->family << 1 | (c->tmax_set ? 1 : 0));
+    uint8_t *w = out->data;
+    *w++ = (uint8_t)(a->family << 1 | (c->tmax_set ? 1 : 0));
     size_t alen = a->family == 4 ? 4 : 16; /* IPv4: the other 12 bytes are 0 */
-    memcpy(out->data + out->len, a->bytes, alen);
-    out->len += alen;
-    put_u(out, c->a_port);
-    put_s(out, (int64_t)((uint64_t)c->tmax - (uint64_t)epoch));
+    memcpy(w, a->bytes, alen);
+    w += alen;
+    w = put_u(w, c->a_port);
+    w = put_s(w, (int64_t)((uint64_t)c->tmax - (uint64_t)epoch));
     pack_base base = {c->tmax, c->flow[0].ack_orig_frame};
-    put_u(out, base.frame);
+    w = put_u(w, base.frame);
     for (int d = 0; d < 2; d++) {
-        memcpy(out->data + out->len, &c->flow[d].high_end, 4);
-        out->len += 4;
+        memcpy(w, &c->flow[d].high_end, 4);
+        w += 4;
     }
+    out->len = (size_t)(w - out->data);
     return put_flow(out, &c->flow[0], &c->flow[1], base) &&
            put_flow(out, &c->flow[1], &c->flow[0], base);
 }

@@ -21,6 +21,9 @@
 typedef struct cm_queues {
     cm_pending ts;          /* TS entries: TSval -> first eligible sighting */
     cm_pending seq;         /* seq entries: segment end -> data segment */
+    /* Their first rings, in the same block: most flows hold one or two
+     * entries, and a handshake allocates and frees a block per packet. */
+    cm_entry first_ts[2], first_seq[2];
 } cm_queues;
 
 /* One direction of a connection: the SPEC's per-flow state, compact. */
@@ -84,6 +87,9 @@ bool cm_conn_pack(const cm_conn *c, int64_t epoch, cm_bytes *out);
  * untouched); queue rings come from pool.  False when out of memory (c's
  * queues are then freed and c must not be used). */
 bool cm_conn_unpack(cm_conn *c, int64_t epoch, const uint8_t *bytes, size_t len, cm_pool *pool);
+
+/* New empty queues from the pool; NULL when out of memory. */
+cm_queues *cm_queues_new(cm_pool *pool);
 
 /* Frees a flow's queues (rings and header) back to the pool. */
 void cm_flow_queues_free(cm_flow *f, cm_pool *pool);

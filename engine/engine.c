@@ -271,10 +271,8 @@ void cm_engine_forget_stream(cm_engine *eng, uint32_t stream)
 static cm_queues *queues_get(cm_engine *eng, cm_flow *f)
 {
     if (!f->q) {
-        f->q = cm_pool_alloc(&eng->pool, sizeof *f->q);
-        if (f->q)
-            memset(f->q, 0, sizeof *f->q);
-        else
+        f->q = cm_queues_new(&eng->pool);
+        if (!f->q)
             eng->counters.alloc_failures++;
     }
     return f->q;

@@ -6,9 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+void cm_pending_init(cm_pending *q, cm_entry *ring, uint32_t cap)
+{
+    memset(q, 0, sizeof *q);
+    q->ring = ring;
+    q->cap = cap;
+    q->ring_inline = true;
+}
+
+static void free_ring(cm_pending *q, cm_pool *pool)
+{
+    if (!q->ring_inline)
+        cm_pool_free(pool, q->ring, (size_t)q->cap * sizeof *q->ring);
+}
+
 void cm_pending_free(cm_pending *q, cm_pool *pool)
 {
-    cm_pool_free(pool, q->ring, (size_t)q->cap * sizeof *q->ring);
+    free_ring(q, pool);
     memset(q, 0, sizeof *q);
 }
 
@@ -27,7 +41,8 @@ bool cm_pending_reserve(cm_pending *q, cm_pool *pool, uint32_t count)
         return false;
     for (uint32_t i = 0; i < q->count; i++)
         nring[i] = *cm_pending_at(q, i);
-    cm_pool_free(pool, q->ring, (size_t)q->cap * sizeof *q->ring);
+    free_ring(q, pool);
+    q->ring_inline = false;
     q->ring = nring;
     q->cap = ncap;
     q->head = 0;

@@ -32,6 +32,7 @@ typedef struct cm_pending {
     uint32_t  head;     /* index of the oldest entry */
     uint32_t  count;
     bool      unsorted; /* keys no longer increase along the queue */
+    bool      ring_inline; /* ring is the owner's first small one, not the pool's */
 } cm_pending;
 
 /* The i-th entry from the head. */
@@ -40,7 +41,11 @@ static inline cm_entry *cm_pending_at(const cm_pending *q, uint32_t i)
     return &q->ring[(q->head + i) & (q->cap - 1)];
 }
 
-/* Rings come from the engine's pool. */
+/* An empty queue using the owner's `ring` of `cap` (a power of two) entries
+ * until it needs more; larger rings come from the pool. */
+void cm_pending_init(cm_pending *q, cm_entry *ring, uint32_t cap);
+
+/* Frees a pool ring (not the owner's). */
 void cm_pending_free(cm_pending *q, cm_pool *pool);
 
 /* Room for `count` entries; false when out of memory (nothing changed). */
