@@ -9,24 +9,32 @@
 
 #define INITIAL_BUCKETS 1024
 
+/* Sized by address family: an IPv4 connection takes 72 B, not the 96 B
+ * that room for two IPv6 addresses would cost each. */
 struct conn {
     cm_hnode node;          /* in conntrack.conns; first, so a node is its conn */
-    cm_addr addr[2];        /* [0]: sender of the connection's first packet */
-    uint16_t port[2];
-    uint32_t stream;        /* the connection's tcp.stream */
+    struct conn *older, *newer; /* recency list, for --maxFlows */
     int64_t last_ns;        /* time of its latest packet, for idle expiry */
+    uint32_t stream;        /* the connection's tcp.stream */
     uint32_t base_seq[2];   /* Wireshark's per-direction base sequence number */
+    uint16_t port[2];       /* [0]: sender of the connection's first packet */
+    uint8_t family;         /* 4 or 6 */
     bool base_set[2];
     uint8_t seen_dirs;      /* directions seen, for cm_flow_tally_see */
     uint8_t last_dir;       /* direction of the packet just assigned */
-    struct conn *older, *newer; /* recency list, for --maxFlows */
+    uint8_t addr[];         /* addr_len(family) bytes per side, side 0 first */
 };
+
+static inline size_t addr_len(uint8_t family)
+{
+    return family == 6 ? 16 : 4;
+}
 
 struct conntrack {
     cm_engine *eng;
     cm_htab conns;          /* struct conn by conn_hash: both directions alike */
-    cm_slab conn_slab;      /* every struct conn: no malloc header each, and
-                               freed in one go */
+    cm_slab conn_slab[2];   /* every struct conn, [0] IPv4 and [1] IPv6: no
+                               malloc header each, and freed in one go */
     uint32_t next_stream;
     int64_t max_idle_ns;
     size_t max_flows;       /* 0: no bound */
@@ -49,7 +57,9 @@ conntrack *conntrack_new(cm_engine *eng, int64_t max_idle_ns, size_t max_flows)
         free(ct);
         return NULL;
     }
-    cm_slab_init(&ct->conn_slab, sizeof(conn));
+    cm_htab_keep_sparse(&ct->conns); /* SYNs of new connections: see hashtab.h */
+    cm_slab_init(&ct->conn_slab[0], sizeof(conn) + 2 * addr_len(4));
+    cm_slab_init(&ct->conn_slab[1], sizeof(conn) + 2 * addr_len(6));
     return ct;
 }
 
@@ -57,7 +67,8 @@ void conntrack_free(conntrack *ct)
 {
     if (!ct)
         return;
-    cm_slab_destroy(&ct->conn_slab);
+    cm_slab_destroy(&ct->conn_slab[0]);
+    cm_slab_destroy(&ct->conn_slab[1]);
     cm_htab_destroy(&ct->conns);
     free(ct);
 }
@@ -93,7 +104,9 @@ static uint32_t conn_hash(const cm_packet *p)
 
 static inline bool endpoint_is(const conn *c, int side, const cm_addr *a, uint16_t port)
 {
-    return c->port[side] == port && cm_addr_eq(&c->addr[side], a);
+    size_t len = addr_len(c->family);
+    return c->port[side] == port && a->family == c->family &&
+           memcmp(c->addr + side * len, a->bytes, len) == 0;
 }
 
 /* The connection of p's 4-tuple, and p's direction in it (0: the same as
@@ -146,12 +159,17 @@ static void recency_touch(conntrack *ct, conn *c)
 
 static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
 {
-    conn *c = cm_slab_alloc(&ct->conn_slab);
+    uint8_t family = p->src.family == 6 ? 6 : 4; /* the decoder gives 4 or 6 */
+    size_t len = addr_len(family);
+    conn *c = cm_slab_alloc(&ct->conn_slab[family == 6]);
     if (!c)
         return NULL;
     memset(c, 0, sizeof *c);
-    c->addr[0] = p->src, c->port[0] = p->sport;
-    c->addr[1] = p->dst, c->port[1] = p->dport;
+    c->family = family;
+    memcpy(c->addr, p->src.bytes, len);
+    memcpy(c->addr + len, p->dst.bytes, len);
+    c->port[0] = p->sport;
+    c->port[1] = p->dport;
     c->stream = ct->next_stream++;
     c->node.hash = hash;
     cm_htab_insert(&ct->conns, &c->node);
@@ -165,7 +183,7 @@ static void conn_drop(conntrack *ct, conn *c)
     recency_unlink(ct, c);
     cm_htab_remove(&ct->conns, &c->node);
     cm_engine_forget_stream(ct->eng, stream);
-    cm_slab_free(&ct->conn_slab, c);
+    cm_slab_free(&ct->conn_slab[c->family == 6], c);
     if (ct->on_forget)
         ct->on_forget(stream, ct->on_forget_arg);
 }

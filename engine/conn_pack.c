@@ -186,10 +186,10 @@ static bool put_flow(cm_bytes *b, const cm_flow *f, const cm_flow *other, pack_b
     w = put_u(w, f->flowbytes);
     if (f->ack_orig_t != 0)
         w = put_time(w, f->ack_orig_t, base.t);
-    w = put_s(w, f->minrtd_ns);
     if (f->half_t != 0)
         w = put_time(w, f->half_t, base.t);
     w = put_s(w, f->half_ns);
+    w = put_s(w, (int64_t)((uint64_t)f->minrtd_ns - (uint64_t)f->half_ns)); /* often the same */
     w = put_near32(w, f->half_frame, base.frame);
     w = put_near32(w, f->ack_orig_frame, base.frame);
     w = put_u(w, f->dupack_count);
@@ -219,9 +219,9 @@ static bool get_flow(reader *r, cm_flow *f, const cm_flow *other, cm_pool *pool,
     f->half_set = flags & F_HALF_SET;
     f->flowbytes = get_u(r);
     f->ack_orig_t = (zero & Z_ACK_ORIG_T) ? 0 : get_time(r, base.t);
-    f->minrtd_ns = get_s(r);
     f->half_t = (zero & Z_HALF_T) ? 0 : get_time(r, base.t);
     f->half_ns = get_s(r);
+    f->minrtd_ns = (int64_t)((uint64_t)f->half_ns + (uint64_t)get_s(r));
     f->half_frame = get_near32(r, base.frame);
     f->ack_orig_frame = get_near32(r, base.frame);
     f->dupack_count = (uint32_t)get_u(r);
@@ -245,8 +245,8 @@ cm_queues *cm_queues_new(cm_pool *pool)
 {
     cm_queues *q = cm_pool_alloc(pool, sizeof *q);
     if (q) {
-        cm_pending_init(&q->ts, q->first_ts, 2);
-        cm_pending_init(&q->seq, q->first_seq, 2);
+        cm_pending_init(&q->ts, q->first_ts, 1);
+        cm_pending_init(&q->seq, q->first_seq, 1);
     }
     return q;
 }
@@ -263,24 +263,35 @@ void cm_flow_queues_free(cm_flow *f, cm_pool *pool)
 
 /* ---- connections -------------------------------------------------------- */
 
-/* Layout: tmax_set and family in one byte, the address (4 or 16 B), port,
- * tmax against the engine's epoch, the base frame, both high_ends (4 B
- * each), flow 0, flow 1. */
+/* Layout: a head byte (tmax_set, tmax's width, family), the address (4 or
+ * 16 B), port (2 B), tmax against the engine's epoch (6 or 8 B), the base
+ * frame (4 B), both high_ends (4 B each), flow 0, flow 1.  The fields that
+ * grow as a capture goes on (frame numbers, time since the first packet)
+ * have fixed widths: a connection packed late is as large as one packed
+ * early, so the pool's size classes do not drift. */
+enum { H_TMAX_SET = 1, H_TMAX_WIDE = 2, H_FAMILY_SHIFT = 2 };
+
 bool cm_conn_pack(const cm_conn *c, int64_t epoch, cm_bytes *out)
 {
     out->len = 0;
-    if (!reserve(out, 1 + 16 + 3 + 10 + 5 + 8))
+    if (!reserve(out, 1 + 16 + 2 + 8 + 4 + 8))
         return false;
     const cm_addr *a = &c->a_addr;
+    uint64_t since = (uint64_t)c->tmax - (uint64_t)epoch;
+    bool wide = since >= (UINT64_C(1) << 48); /* 6 B: 3.2 days; or time ran backwards */
     uint8_t *w = out->data;
-    *w++ = (uint8_t)(a->family << 1 | (c->tmax_set ? 1 : 0));
+    *w++ = (uint8_t)(a->family << H_FAMILY_SHIFT | (wide ? H_TMAX_WIDE : 0) |
+                     (c->tmax_set ? H_TMAX_SET : 0));
     size_t alen = a->family == 4 ? 4 : 16; /* IPv4: the other 12 bytes are 0 */
     memcpy(w, a->bytes, alen);
     w += alen;
-    w = put_u(w, c->a_port);
-    w = put_s(w, (int64_t)((uint64_t)c->tmax - (uint64_t)epoch));
+    memcpy(w, &c->a_port, 2); /* client ports are mostly above 32767: raw */
+    w += 2;
+    for (int i = 0; i < (wide ? 8 : 6); i++)
+        *w++ = (uint8_t)(since >> (8 * i));
     pack_base base = {c->tmax, c->flow[0].ack_orig_frame};
-    w = put_u(w, base.frame);
+    memcpy(w, &base.frame, 4);
+    w += 4;
     for (int d = 0; d < 2; d++) {
         memcpy(w, &c->flow[d].high_end, 4);
         w += 4;
@@ -294,15 +305,22 @@ bool cm_conn_unpack(cm_conn *c, int64_t epoch, const uint8_t *bytes, size_t len,
 {
     reader r = {bytes, bytes + len};
     uint8_t head = *r.p++;
-    c->tmax_set = head & 1;
+    c->tmax_set = head & H_TMAX_SET;
+    bool wide = head & H_TMAX_WIDE;
     memset(&c->a_addr, 0, sizeof c->a_addr);
-    c->a_addr.family = head >> 1;
+    c->a_addr.family = (uint8_t)(head >> H_FAMILY_SHIFT);
     size_t alen = c->a_addr.family == 4 ? 4 : 16;
     memcpy(c->a_addr.bytes, r.p, alen);
     r.p += alen;
-    c->a_port = (uint16_t)get_u(&r);
-    c->tmax = (int64_t)((uint64_t)epoch + (uint64_t)get_s(&r));
-    pack_base base = {c->tmax, (uint32_t)get_u(&r)};
+    memcpy(&c->a_port, r.p, 2);
+    r.p += 2;
+    uint64_t since = 0;
+    for (int i = 0; i < (wide ? 8 : 6); i++)
+        since |= (uint64_t)*r.p++ << (8 * i);
+    c->tmax = (int64_t)((uint64_t)epoch + since);
+    pack_base base = {c->tmax, 0};
+    memcpy(&base.frame, r.p, 4);
+    r.p += 4;
     memset(c->flow, 0, sizeof c->flow);
     for (int d = 0; d < 2; d++) {
         memcpy(&c->flow[d].high_end, r.p, 4);

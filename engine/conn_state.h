@@ -21,9 +21,9 @@
 typedef struct cm_queues {
     cm_pending ts;          /* TS entries: TSval -> first eligible sighting */
     cm_pending seq;         /* seq entries: segment end -> data segment */
-    /* Their first rings, in the same block: most flows hold one or two
-     * entries, and a handshake allocates and frees a block per packet. */
-    cm_entry first_ts[2], first_seq[2];
+    /* Their first rings, in the same block: most flows hold one entry of
+     * each kind, and a handshake allocates and frees a block per packet. */
+    cm_entry first_ts[1], first_seq[1];
 } cm_queues;
 
 /* One direction of a connection: the SPEC's per-flow state, compact. */

@@ -20,7 +20,13 @@ bool cm_htab_init(cm_htab *t, size_t nbuckets)
     t->buckets = calloc(n, sizeof *t->buckets);
     t->nbuckets = t->buckets ? n : 0;
     t->count = 0;
+    t->load_shift = 0;
     return t->buckets != NULL;
+}
+
+void cm_htab_keep_sparse(cm_htab *t)
+{
+    t->load_shift = 1;
 }
 
 void cm_htab_destroy(cm_htab *t)
@@ -73,7 +79,7 @@ void cm_htab_insert(cm_htab *t, cm_hnode *n)
     size_t b = slot(t, n->hash);
     n->next = t->buckets[b];
     t->buckets[b] = n;
-    if (++t->count > t->nbuckets)
+    if (++t->count > t->nbuckets >> t->load_shift)
         grow(t);
 }
 

@@ -28,10 +28,15 @@ typedef struct cm_htab {
     cm_hnode **buckets;
     size_t nbuckets;   /* power of two */
     size_t count;
+    unsigned load_shift; /* grow beyond nbuckets >> load_shift records */
 } cm_htab;
 
 /* Returns false when the buckets cannot be allocated. */
 bool cm_htab_init(cm_htab *t, size_t nbuckets);
+/* Grow at one record per two buckets instead of one per bucket: a lookup
+ * of an absent key (a new connection) then seldom touches a record, which
+ * on a table of random keys far larger than the cache is a miss each. */
+void cm_htab_keep_sparse(cm_htab *t);
 /* Frees the buckets, not the records (free them with cm_htab_each first). */
 void cm_htab_destroy(cm_htab *t);
 

@@ -1,63 +1,152 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "slab.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* 64 KiB chunks: large enough that the chunk header and malloc's own are
- * noise, small enough that an engine with a handful of flows stays small. */
-#define CHUNK_BYTES 65536
+#ifdef _WIN32
+#include <malloc.h>
+#else
+#include <sys/mman.h>
+#endif
+
+/* 64 KiB chunks, aligned to their size, so that a block finds its chunk by
+ * masking its address.  Large enough that the chunk header is noise, small
+ * enough that an engine with a handful of flows stays small. */
+#define CHUNK_BYTES ((uintptr_t)65536)
 
 struct cm_slab_chunk {
-    cm_slab_chunk *next;
-    /* blocks follow, 8-aligned (the header is one pointer) */
+    cm_slab_chunk *prev, *next; /* in the slab's partial or full list */
+    void *free_list;            /* freed blocks of this chunk */
+    uint32_t live;              /* blocks handed out */
+    uint32_t fresh;             /* blocks never handed out (the chunk's tail) */
+    bool full;                  /* in the full list */
+    /* blocks follow, 8-aligned */
 };
+
+#define CHUNK_HEADER ((sizeof(cm_slab_chunk) + 7) & ~(size_t)7)
+
+static cm_slab_chunk *chunk_map(void)
+{
+#ifdef _WIN32
+    return _aligned_malloc(CHUNK_BYTES, CHUNK_BYTES);
+#else
+    /* map twice the size and keep the aligned half: exact, and munmap
+     * gives it back to the system when it empties */
+    size_t len = 2 * CHUNK_BYTES;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *aligned = (char *)(((uintptr_t)p + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    char *end = p + len, *aligned_end = aligned + CHUNK_BYTES;
+    if (end > aligned_end)
+        munmap(aligned_end, (size_t)(end - aligned_end));
+    return (cm_slab_chunk *)aligned;
+#endif
+}
+
+static void chunk_unmap(cm_slab_chunk *c)
+{
+#ifdef _WIN32
+    _aligned_free(c);
+#else
+    munmap(c, CHUNK_BYTES);
+#endif
+}
+
+static inline cm_slab_chunk *chunk_of(const void *block)
+{
+    return (cm_slab_chunk *)((uintptr_t)block & ~(CHUNK_BYTES - 1));
+}
+
+static void list_push(cm_slab_chunk **head, cm_slab_chunk *c)
+{
+    c->prev = NULL;
+    c->next = *head;
+    if (*head)
+        (*head)->prev = c;
+    *head = c;
+}
+
+static void list_unlink(cm_slab_chunk **head, cm_slab_chunk *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
 
 void cm_slab_init(cm_slab *s, size_t size)
 {
     size = size < 8 ? 8 : (size + 7) & ~(size_t)7;
+    memset(s, 0, sizeof *s);
     s->size = size;
-    s->per_chunk = (CHUNK_BYTES - sizeof(cm_slab_chunk)) / size;
-    if (s->per_chunk == 0)
-        s->per_chunk = 1;
-    s->free_list = NULL;
-    s->chunks = NULL;
-    s->fresh = 0;
-    s->live = 0;
+    s->per_chunk = (CHUNK_BYTES - CHUNK_HEADER) / size;
+}
+
+static void unmap_list(cm_slab_chunk *c)
+{
+    for (cm_slab_chunk *next; c; c = next) {
+        next = c->next;
+        chunk_unmap(c);
+    }
 }
 
 void cm_slab_destroy(cm_slab *s)
 {
-    for (cm_slab_chunk *c = s->chunks, *next; c; c = next) {
-        next = c->next;
-        free(c);
-    }
-    s->chunks = NULL;
-    s->nchunks = 0;
-    s->free_list = NULL;
-    s->fresh = 0;
-    s->live = 0;
+    unmap_list(s->partial);
+    unmap_list(s->full);
+    if (s->spare)
+        chunk_unmap(s->spare);
+    size_t size = s->size;
+    cm_slab_init(s, size);
+}
+
+static cm_slab_chunk *chunk_new(cm_slab *s)
+{
+    cm_slab_chunk *c = s->spare;
+    if (c)
+        s->spare = NULL;
+    else if (!(c = chunk_map()))
+        return NULL;
+    else
+        s->nchunks++;
+    c->free_list = NULL;
+    c->live = 0;
+    c->fresh = (uint32_t)s->per_chunk;
+    c->full = false;
+    list_push(&s->partial, c);
+    return c;
 }
 
 void *cm_slab_alloc(cm_slab *s)
 {
-    void *b = s->free_list;
+    if (s->per_chunk == 0)
+        return NULL; /* blocks larger than a chunk: cm_pool takes them to malloc */
+    cm_slab_chunk *c = s->partial;
+    if (!c && !(c = chunk_new(s)))
+        return NULL;
+    void *b = c->free_list;
     if (b) {
-        s->free_list = *(void **)b;
+        c->free_list = *(void **)b;
     } else {
-        if (s->fresh == 0) {
-            cm_slab_chunk *c = malloc(sizeof *c + s->per_chunk * s->size);
-            if (!c)
-                return NULL;
-            c->next = s->chunks;
-            s->chunks = c;
-            s->nchunks++;
-            s->fresh = s->per_chunk;
-        }
-        /* the newest chunk's blocks in address order */
-        b = (char *)(s->chunks + 1) + (s->per_chunk - s->fresh) * s->size;
-        s->fresh--;
+        /* the chunk's blocks in address order */
+        b = (char *)c + CHUNK_HEADER + (s->per_chunk - c->fresh) * s->size;
+        c->fresh--;
     }
+    c->live++;
     s->live++;
+    if (!c->free_list && c->fresh == 0) {
+        list_unlink(&s->partial, c);
+        list_push(&s->full, c);
+        c->full = true;
+    }
     return b;
 }
 
@@ -65,14 +154,32 @@ void cm_slab_free(cm_slab *s, void *block)
 {
     if (!block)
         return;
-    *(void **)block = s->free_list;
-    s->free_list = block;
+    cm_slab_chunk *c = chunk_of(block);
+    if (c->full) {
+        list_unlink(&s->full, c);
+        list_push(&s->partial, c);
+        c->full = false;
+    }
+    *(void **)block = c->free_list;
+    c->free_list = block;
+    c->live--;
     s->live--;
+    if (c->live > 0)
+        return;
+    /* empty: back to the system, but one spare is kept so that a table
+     * hovering at a chunk boundary does not map and unmap all the time */
+    list_unlink(&s->partial, c);
+    if (!s->spare) {
+        s->spare = c;
+    } else {
+        chunk_unmap(c);
+        s->nchunks--;
+    }
 }
 
 size_t cm_slab_bytes(const cm_slab *s)
 {
-    return s->nchunks * (sizeof(cm_slab_chunk) + s->per_chunk * s->size);
+    return s->nchunks * CHUNK_BYTES;
 }
 
 /* ---- pool: a slab per size class ---------------------------------------- */

@@ -13,6 +13,7 @@
 #ifndef CONNMON_SLAB_H
 #define CONNMON_SLAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,10 +22,10 @@ typedef struct cm_slab_chunk cm_slab_chunk;
 typedef struct cm_slab {
     size_t size;            /* block size: a multiple of 8, at least 8 */
     size_t per_chunk;       /* blocks per chunk */
-    void *free_list;        /* freed blocks, linked through their first word */
-    cm_slab_chunk *chunks;  /* every chunk, newest first */
-    size_t nchunks;
-    size_t fresh;           /* blocks of the newest chunk not handed out yet */
+    cm_slab_chunk *partial; /* chunks with a block to give, last used first */
+    cm_slab_chunk *full;    /* chunks without */
+    cm_slab_chunk *spare;   /* one empty chunk kept back */
+    size_t nchunks;         /* chunks held, the spare included */
     size_t live;            /* blocks handed out and not freed */
 } cm_slab;
 

@@ -29,6 +29,16 @@ static void test_slab_blocks(void)
     CHECK(cm_slab_alloc(&s) == blocks[4000]); /* the last freed first: still cached */
     CHECK(cm_slab_alloc(&s) == blocks[17]);
     CHECK(cm_slab_bytes(&s) == bytes);        /* reused, nothing new */
+    /* emptied chunks go back to the system (one spare kept) */
+    for (int i = 0; i < N; i++)
+        cm_slab_free(&s, blocks[i]);
+    CHECK(s.live == 0 && cm_slab_bytes(&s) == 65536);
+    for (int i = 0; i < N; i++)
+        blocks[i] = cm_slab_alloc(&s);
+    CHECK(cm_slab_bytes(&s) == bytes);
+    for (int i = 0; i < N / 2; i++) /* the older half: their chunks empty out */
+        cm_slab_free(&s, blocks[i]);
+    CHECK(cm_slab_bytes(&s) <= bytes / 2 + 2 * 65536);
     cm_slab_destroy(&s);                      /* every block at once (ASan: no leak) */
     CHECK(s.live == 0 && cm_slab_bytes(&s) == 0);
 }
