@@ -4,6 +4,7 @@
  * three quarters of the command line's CPU time. */
 #include "output.h"
 
+#include "digits.h"
 #include "fields.h"
 
 #include <inttypes.h>
@@ -44,14 +45,38 @@ static inline void put_ch(line *l, char c)
         l->buf[l->n++] = c;
 }
 
+/* Two digits per division (digits.h): every packet prints several numbers. */
+
+/* The last `width` digits of v, zero-padded, ending at end. */
+static void digits_right(char *end, uint64_t v, int width)
+{
+    while (width >= 2) {
+        const char *d = cm_digit_pairs + 2 * (v % 100);
+        v /= 100;
+        *--end = d[1];
+        *--end = d[0];
+        width -= 2;
+    }
+    if (width)
+        *--end = (char)('0' + v % 10);
+}
+
 static void put_u64(line *l, uint64_t v)
 {
     char tmp[24];
     int i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        const char *d = cm_digit_pairs + 2 * (v % 100);
+        v /= 100;
+        tmp[--i] = d[1];
+        tmp[--i] = d[0];
+    }
+    if (v >= 10) {
+        tmp[--i] = cm_digit_pairs[2 * v + 1];
+        tmp[--i] = cm_digit_pairs[2 * v];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     if (l->n + (sizeof tmp - (size_t)i) < sizeof l->buf) {
         memcpy(l->buf + l->n, tmp + i, sizeof tmp - (size_t)i);
         l->n += sizeof tmp - (size_t)i;
@@ -79,11 +104,7 @@ static void put_seconds(line *l, int64_t ns, int decimals)
     put_u64(l, scaled / per_sec);
     put_ch(l, '.');
     char frac[10];
-    uint64_t f = scaled % per_sec;
-    for (int i = decimals - 1; i >= 0; i--) {
-        frac[i] = (char)('0' + f % 10);
-        f /= 10;
-    }
+    digits_right(frac + decimals, scaled % per_sec, decimals);
     if (l->n + (size_t)decimals < sizeof l->buf) {
         memcpy(l->buf + l->n, frac, (size_t)decimals);
         l->n += (size_t)decimals;

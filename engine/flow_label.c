@@ -10,17 +10,12 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "connmon.h"
+#include "digits.h"
 
 #include <arpa/inet.h>
 #include <string.h>
 
-/* Two digits at a time: "00" .. "99". */
-static const char digit_pairs[201] =
-    "0001020304050607080910111213141516171819"
-    "2021222324252627282930313233343536373839"
-    "4041424344454647484950515253545556575859"
-    "6061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
+
 
 /* Decimal digits of v (< 100000: a port or an address byte) at p;
  * returns the end. */
@@ -31,12 +26,12 @@ static char *put_uint(char *p, unsigned v)
     while (v >= 100) {
         unsigned q = v / 100;
         t -= 2;
-        memcpy(t, digit_pairs + 2 * (v - q * 100), 2);
+        memcpy(t, cm_digit_pairs + 2 * (v - q * 100), 2);
         v = q;
     }
     if (v >= 10) {
         t -= 2;
-        memcpy(t, digit_pairs + 2 * v, 2);
+        memcpy(t, cm_digit_pairs + 2 * v, 2);
     } else {
         *--t = (char)('0' + v);
     }
