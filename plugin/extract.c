@@ -26,11 +26,15 @@ static struct {
 } current;
 
 /* tcp.stream comes from TCP's conversation data.  find_conversation is the
- * costliest step of the extraction, so a small direct-mapped cache keeps
- * the conversation of recent address/port pairs.  A cached conversation is
- * the one TCP used for this frame when TCP moved its last_frame here (TCP
- * does for every header it analyses); pure SYNs, which may start a new
- * conversation on a reused port, always take the full lookup. */
+ * costliest step of the extraction, so it is avoided twice over.  A header
+ * for which TCP numbered a new stream, as every first packet of a flow
+ * without payload does (a SYN flood is nothing else), has that number: see
+ * connmon_tcp_numbers_own_stream().  Otherwise a small direct-mapped cache
+ * keeps the conversation of recent address/port pairs.  A cached
+ * conversation is the one TCP used for this frame when TCP moved its
+ * last_frame here (TCP does for every header it analyses, in either
+ * direction); pure SYNs, which may start a new conversation on a reused
+ * port, always take the full lookup. */
 #define CONV_CACHE_SLOTS 4096
 typedef struct conv_slot {
     cm_addr src, dst;
@@ -58,25 +62,40 @@ static inline guint32 mix32(guint32 h, guint32 v)
     return h ^ (h >> 16);
 }
 
+static guint32 endpoint_hash(const cm_addr *a, guint16 port)
+{
+    guint32 h = mix32(port, a->family);
+    guint32 w[4];
+    size_t words = a->family == 6 ? 4 : 1;
+    memcpy(w, a->bytes, words * 4);
+    for (size_t i = 0; i < words; i++)
+        h = mix32(h, w[i]);
+    return h;
+}
+
+/* Both directions of a connection share a slot: a flow's first packet gets
+ * its stream from the stream count and leaves no conversation here, so the
+ * reply's lookup has to serve the packets after it in either direction. */
 static conv_slot *cache_slot(const cm_packet *p)
 {
-    guint32 h = mix32(p->sport, p->dport);
-    guint32 w[4];
-    size_t words = p->src.family == 6 ? 4 : 1;
-    memcpy(w, p->src.bytes, words * 4);
-    for (size_t i = 0; i < words; i++)
-        h = mix32(h, w[i]);
-    memcpy(w, p->dst.bytes, words * 4);
-    for (size_t i = 0; i < words; i++)
-        h = mix32(h, w[i]);
-    return &conv_cache[h & (CONV_CACHE_SLOTS - 1)];
+    guint32 h = endpoint_hash(&p->src, p->sport) + endpoint_hash(&p->dst, p->dport);
+    return &conv_cache[(h ^ (h >> 16)) & (CONV_CACHE_SLOTS - 1)];
+}
+
+static gboolean same_endpoint(const cm_addr *a, guint16 a_port, const cm_addr *b,
+                              guint16 b_port)
+{
+    return a_port == b_port && memcmp(a, b, sizeof *a) == 0;
 }
 
 static gboolean slot_matches(const conv_slot *s, const cm_packet *p)
 {
-    return s->conv && s->sport == p->sport && s->dport == p->dport &&
-           memcmp(&s->src, &p->src, sizeof s->src) == 0 &&
-           memcmp(&s->dst, &p->dst, sizeof s->dst) == 0;
+    if (!s->conv)
+        return FALSE;
+    return (same_endpoint(&s->src, s->sport, &p->src, p->sport) &&
+            same_endpoint(&s->dst, s->dport, &p->dst, p->dport)) ||
+           (same_endpoint(&s->src, s->sport, &p->dst, p->dport) &&
+            same_endpoint(&s->dst, s->dport, &p->src, p->sport));
 }
 
 static conversation_t *tcp_conversation(packet_info *pinfo, const cm_packet *p,
@@ -97,9 +116,29 @@ static conversation_t *tcp_conversation(packet_info *pinfo, const cm_packet *p,
     return conv;
 }
 
+/* TCP's stream count before it dissected a header whose new stream, if
+ * TCP numbers one, is its own; counted says whether it was taken. */
+typedef struct stream_count {
+    gboolean counted;
+    guint32 before;
+} stream_count;
+
+static stream_count count_streams(const packet_info *pinfo, guint captured,
+                                  const cm_tcp_header *h)
+{
+    stream_count c = { FALSE, 0 };
+    /* With no captured payload TCP calls no subdissector that could number
+     * streams of its own. */
+    if (captured <= h->header_len && connmon_tcp_numbers_own_stream(pinfo)) {
+        c.counted = TRUE;
+        c.before = get_tcp_stream_count();
+    }
+    return c;
+}
+
 /* Stores the header's facts unless an inner header was stored already. */
 static void keep_facts(packet_info *pinfo, const cm_tcp_header *h, const address *src,
-                       const address *dst, guint layer)
+                       const address *dst, guint layer, stream_count streams)
 {
     if (current.fd == pinfo->fd && current.frame == pinfo->num && current.layer > layer)
         return;
@@ -109,13 +148,18 @@ static void keep_facts(packet_info *pinfo, const cm_tcp_header *h, const address
     address_to_cm(dst, &p.dst);
     cm_packet_set_tcp(&p, h);
 
-    conversation_t *conv = tcp_conversation(pinfo, &p, src, dst);
-    if (!conv)
-        return;
-    struct tcp_analysis *tcpd = (struct tcp_analysis *)conversation_get_proto_data(conv, proto_tcp);
-    if (!tcpd)
-        return;
-    p.stream = tcpd->stream;
+    if (streams.counted && get_tcp_stream_count() == streams.before + 1) {
+        p.stream = streams.before;
+    } else {
+        conversation_t *conv = tcp_conversation(pinfo, &p, src, dst);
+        if (!conv)
+            return;
+        struct tcp_analysis *tcpd =
+            (struct tcp_analysis *)conversation_get_proto_data(conv, proto_tcp);
+        if (!tcpd)
+            return;
+        p.stream = tcpd->stream;
+    }
     p.frame = pinfo->num;
     p.t_ns = (gint64)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
     current.fd = pinfo->fd;
@@ -147,17 +191,18 @@ static int tcp_hook(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *d
     copy_address_shallow(&dst, &pinfo->dst);
     guint layer = pinfo->curr_layer_num;
     int ret = 0;
+    const stream_count streams = count_streams(pinfo, captured, &h);
 
     TRY {
         ret = call_dissector_only(tcp_handle, tvb, pinfo, tree, data);
     }
     CATCH_ALL {
         /* Cut options or a malformed payload: the header was still given. */
-        keep_facts(pinfo, &h, &src, &dst, layer);
+        keep_facts(pinfo, &h, &src, &dst, layer, streams);
         RETHROW;
     }
     ENDTRY;
-    keep_facts(pinfo, &h, &src, &dst, layer);
+    keep_facts(pinfo, &h, &src, &dst, layer, streams);
     return ret;
 }
 

@@ -14,6 +14,8 @@
  *                   addresses and ports from pinfo; 4.6 also has
  *                   find_conversation_strat_xtd(), which takes them as
  *                   arguments.
+ *   new streams     only 4.0's TCP is known to number a stream solely for
+ *                   the header it dissects (connmon_tcp_numbers_own_stream).
  *   struct tcp_analysis   its layout changed between 4.4 and 4.6; it comes
  *                   from <epan/dissectors/packet-tcp.h> of the Wireshark
  *                   built against, which is why a plugin is built per
@@ -89,6 +91,32 @@ static inline conversation_t *connmon_find_tcp_conversation(packet_info *pinfo,
     if (!conv)
         conv = find_conversation(pinfo->num, src, dst, CONVERSATION_TCP, sport, dport, 0);
     return conv;
+}
+
+/* Whether a tcp.stream that TCP numbers while it dissects a header is that
+ * header's own, so that the header needs no conversation lookup.  Ask
+ * before calling TCP, and trust the number only for a header with no
+ * captured payload (no subdissector runs, none nests) when TCP numbered
+ * exactly one stream meanwhile (get_tcp_stream_count() one up).
+ *
+ * Wireshark 4.0 (its packet-tcp.c read for this): a stream is numbered only
+ * when get_tcp_conversation_data() meets a conversation without TCP data.
+ * dissect_tcp() calls it on the conversation it goes on to use: the one it
+ * found or created, or the one it creates for a SYN on a reused port (the
+ * found one had data then, so one number at most).  Its option dissectors
+ * (window scale, SACK, MPTCP, ...) call it without a conversation, which
+ * finds one from pinfo: TCP's own, unless a lower layer set pinfo's
+ * conversation elements or endpoints, in which case this says no.
+ * 4.4 and 4.6 find TCP's conversations through deinterlacing strategies in
+ * some places and plainly in others (above); not verified there, so no. */
+static inline gboolean connmon_tcp_numbers_own_stream(const packet_info *pinfo)
+{
+#if CONNMON_WS_AT_LEAST(4, 4)
+    (void)pinfo;
+    return FALSE;
+#else
+    return !pinfo->use_conv_addr_port_endpoints && !pinfo->conv_elements;
+#endif
 }
 
 #endif
