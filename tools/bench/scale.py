@@ -157,6 +157,23 @@ def cli_cmd(cli, pcap, extra=()):
     return [str(cli), "-r", str(pcap), "-m", "-q"] + list(extra)
 
 
+GNU_TIME = "/usr/bin/time"
+
+
+def run_small(cmd, storage=None):
+    """run() for a process much smaller than this one.  A child of Python
+    starts as a copy of it (vfork/exec), and Linux keeps that copy's RSS as
+    the child's max RSS across exec: tens of MB that are Python's, not the
+    command's.  GNU time forks the command from a small process and reports
+    the command's own peak."""
+    if not os.path.exists(GNU_TIME):
+        return run(cmd, storage=storage)
+    with tempfile.NamedTemporaryFile("r") as out:
+        cpu, wall, _rss = run([GNU_TIME, "-f", "%M", "-o", out.name] + cmd, storage=storage)
+        rss_kb = int(out.read().split()[-1])
+    return cpu, wall, rss_kb * 1024
+
+
 def callgrind_ir(ts, args) -> int:
     cmd = ts.prefix + ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                        "tshark"] + [str(a) for a in args]
@@ -185,13 +202,13 @@ def measure_case(args, ts, cli, case, pcap, meta):
                     print(f"    {case} {key}/{variant}: {cpu:.2f} s CPU, {wall:.2f} s wall, "
                           f"{rss / 1e6:.0f} MB", flush=True)
         if cli:
-            cpu, wall, rss = run(cli_cmd(cli, pcap))
+            cpu, wall, rss = run_small(cli_cmd(cli, pcap))
             runs.setdefault("cli", []).append([cpu, wall, rss])
             if args.verbose:
                 print(f"    {case} cli: {cpu:.2f} s CPU, {rss / 1e6:.0f} MB", flush=True)
         print(f"  {case}: repetition {rep + 1}/{args.reps} done", file=sys.stderr, flush=True)
     if cli:
-        _cpu, _wall, rss = run(cli_cmd(cli, pcap, ["-c", "1"]))
+        _cpu, _wall, rss = run_small(cli_cmd(cli, pcap, ["-c", "1"]))
         res["cli_base_rss"] = rss
         # how many connections it held at the end (the peak, at its bound),
         # from its -v summary; older builds say nothing: the default bound
