@@ -27,33 +27,71 @@ struct cm_slab_chunk {
 
 #define CHUNK_HEADER ((sizeof(cm_slab_chunk) + 7) & ~(size_t)7)
 
-static cm_slab_chunk *chunk_map(void)
+#ifndef _WIN32
+/* Chunks are carved from 1 MiB regions: one mapping per chunk would make a
+ * large capture hit the kernel's limit on mappings (65530 by default: 4 GB
+ * of chunks).  An emptied chunk's pages go back with MADV_DONTNEED and the
+ * chunk waits, mapped, for reuse; regions are unmapped at the end. */
+#define REGION_CHUNKS 16
+
+static bool region_map(cm_slab *s)
+{
+    if (s->nregions == s->regions_cap) {
+        size_t cap = s->regions_cap ? 2 * s->regions_cap : 8;
+        void **r = realloc(s->regions, cap * sizeof *r);
+        if (!r)
+            return false;
+        s->regions = r;
+        s->regions_cap = cap;
+    }
+    /* map one chunk more than needed and trim to the chunk alignment */
+    size_t want = REGION_CHUNKS * CHUNK_BYTES, len = want + CHUNK_BYTES;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    char *aligned = (char *)(((uintptr_t)p + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    if (p + len > aligned + want)
+        munmap(aligned + want, (size_t)(p + len - (aligned + want)));
+    s->regions[s->nregions++] = aligned;
+    s->carve = aligned;
+    s->carve_left = REGION_CHUNKS;
+    return true;
+}
+#endif
+
+/* A chunk for new blocks: an emptied one, the next of the current region,
+ * or one from a new region. */
+static cm_slab_chunk *chunk_acquire(cm_slab *s)
 {
 #ifdef _WIN32
     return _aligned_malloc(CHUNK_BYTES, CHUNK_BYTES);
 #else
-    /* map twice the size and keep the aligned half: exact, and munmap
-     * gives it back to the system when it empties */
-    size_t len = 2 * CHUNK_BYTES;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    cm_slab_chunk *c = s->unused;
+    if (c) {
+        s->unused = c->next;
+        return c;
+    }
+    if (s->carve_left == 0 && !region_map(s))
         return NULL;
-    char *aligned = (char *)(((uintptr_t)p + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1));
-    if (aligned > p)
-        munmap(p, (size_t)(aligned - p));
-    char *end = p + len, *aligned_end = aligned + CHUNK_BYTES;
-    if (end > aligned_end)
-        munmap(aligned_end, (size_t)(end - aligned_end));
-    return (cm_slab_chunk *)aligned;
+    c = (cm_slab_chunk *)s->carve;
+    s->carve += CHUNK_BYTES;
+    s->carve_left--;
+    return c;
 #endif
 }
 
-static void chunk_unmap(cm_slab_chunk *c)
+/* An emptied chunk: its memory back to the system. */
+static void chunk_release(cm_slab *s, cm_slab_chunk *c)
 {
 #ifdef _WIN32
+    (void)s;
     _aligned_free(c);
 #else
-    munmap(c, CHUNK_BYTES);
+    madvise(c, CHUNK_BYTES, MADV_DONTNEED);
+    c->next = s->unused; /* touches one page of it again */
+    s->unused = c;
 #endif
 }
 
@@ -90,20 +128,22 @@ void cm_slab_init(cm_slab *s, size_t size)
     s->per_chunk = (CHUNK_BYTES - CHUNK_HEADER) / size;
 }
 
-static void unmap_list(cm_slab_chunk *c)
-{
-    for (cm_slab_chunk *next; c; c = next) {
-        next = c->next;
-        chunk_unmap(c);
-    }
-}
-
 void cm_slab_destroy(cm_slab *s)
 {
-    unmap_list(s->partial);
-    unmap_list(s->full);
+#ifdef _WIN32
+    cm_slab_chunk *lists[] = {s->partial, s->full};
+    for (size_t i = 0; i < 2; i++)
+        for (cm_slab_chunk *c = lists[i], *next; c; c = next) {
+            next = c->next;
+            _aligned_free(c);
+        }
     if (s->spare)
-        chunk_unmap(s->spare);
+        _aligned_free(s->spare);
+#else
+    for (size_t i = 0; i < s->nregions; i++)
+        munmap(s->regions[i], REGION_CHUNKS * CHUNK_BYTES);
+    free(s->regions);
+#endif
     size_t size = s->size;
     cm_slab_init(s, size);
 }
@@ -113,7 +153,7 @@ static cm_slab_chunk *chunk_new(cm_slab *s)
     cm_slab_chunk *c = s->spare;
     if (c)
         s->spare = NULL;
-    else if (!(c = chunk_map()))
+    else if (!(c = chunk_acquire(s)))
         return NULL;
     else
         s->nchunks++;
@@ -172,7 +212,7 @@ void cm_slab_free(cm_slab *s, void *block)
     if (!s->spare) {
         s->spare = c;
     } else {
-        chunk_unmap(c);
+        chunk_release(s, c);
         s->nchunks--;
     }
 }

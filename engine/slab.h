@@ -25,7 +25,12 @@ typedef struct cm_slab {
     cm_slab_chunk *partial; /* chunks with a block to give, last used first */
     cm_slab_chunk *full;    /* chunks without */
     cm_slab_chunk *spare;   /* one empty chunk kept back */
-    size_t nchunks;         /* chunks held, the spare included */
+    size_t nchunks;         /* chunks in use, the spare included */
+    cm_slab_chunk *unused;  /* emptied chunks, their pages given back */
+    void **regions;         /* the mappings chunks are carved from */
+    size_t nregions, regions_cap;
+    char *carve;            /* the next chunk of the newest region */
+    size_t carve_left;
     size_t live;            /* blocks handed out and not freed */
 } cm_slab;
 

@@ -74,6 +74,44 @@ static void test_pool_classes(void)
     cm_pool_destroy(&p); /* large2 and every small block: ASan reports a leak otherwise */
 }
 
+#ifdef __linux__
+static int count_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0, ch;
+    if (!f)
+        return -1;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+/* A large capture must not meet the kernel's limit on mappings (65530):
+ * chunks come from 1 MiB regions, not a mapping each. */
+static void test_slab_mappings(void)
+{
+    enum { N = 200000 };
+    static void *blocks[N];
+    cm_slab s;
+    cm_slab_init(&s, 96);
+    int before = count_mappings();
+    for (int i = 0; i < N; i++)
+        blocks[i] = cm_slab_alloc(&s);
+    int after = count_mappings();
+    size_t chunks = cm_slab_bytes(&s) / 65536;
+    CHECK(chunks >= N * 96 / 65536);
+    CHECK(before > 0 && after - before <= (int)(chunks / 16) + 4);
+    for (int i = 0; i < N; i += 2) /* half freed: nothing unmapped, nothing lost */
+        cm_slab_free(&s, blocks[i]);
+    for (int i = 0; i < N; i += 2)
+        blocks[i] = cm_slab_alloc(&s);
+    CHECK(cm_slab_bytes(&s) / 65536 == chunks);
+    cm_slab_destroy(&s);
+    CHECK(count_mappings() <= before + 1);
+}
+#endif
+
 /* n handshakes with timestamps, one connection after another. */
 static void handshakes(cm_engine *eng, uint32_t n)
 {
@@ -144,6 +182,9 @@ int main(void)
 {
     RUN(test_slab_blocks);
     RUN(test_pool_classes);
+#ifdef __linux__
+    RUN(test_slab_mappings);
+#endif
     RUN(test_memory_per_connection);
     return check_summary("test_slab");
 }
