@@ -11,6 +11,25 @@
 #include <sys/mman.h>
 #endif
 
+/* Under AddressSanitizer, blocks not handed out are poisoned, so a use
+ * after free of a connection is caught as it was when each came from
+ * malloc (the first word of a free block holds the free list's link). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CM_SLAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CM_SLAB_ASAN 1
+#endif
+#endif
+#ifdef CM_SLAB_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* 64 KiB chunks, aligned to their size, so that a block finds its chunk by
  * masking its address.  Large enough that the chunk header is noise, small
  * enough that an engine with a handful of flows stays small. */
@@ -140,8 +159,11 @@ void cm_slab_destroy(cm_slab *s)
     if (s->spare)
         _aligned_free(s->spare);
 #else
-    for (size_t i = 0; i < s->nregions; i++)
+    for (size_t i = 0; i < s->nregions; i++) {
+        /* the addresses may be mapped again by anyone: no stale poison */
+        UNPOISON(s->regions[i], REGION_CHUNKS * CHUNK_BYTES);
         munmap(s->regions[i], REGION_CHUNKS * CHUNK_BYTES);
+    }
     free(s->regions);
 #endif
     size_t size = s->size;
@@ -161,6 +183,7 @@ static cm_slab_chunk *chunk_new(cm_slab *s)
     c->live = 0;
     c->fresh = (uint32_t)s->per_chunk;
     c->full = false;
+    POISON((char *)c + CHUNK_HEADER, s->per_chunk * s->size);
     list_push(&s->partial, c);
     return c;
 }
@@ -180,6 +203,7 @@ void *cm_slab_alloc(cm_slab *s)
         b = (char *)c + CHUNK_HEADER + (s->per_chunk - c->fresh) * s->size;
         c->fresh--;
     }
+    UNPOISON(b, s->size);
     c->live++;
     s->live++;
     if (!c->free_list && c->fresh == 0) {
@@ -202,6 +226,7 @@ void cm_slab_free(cm_slab *s, void *block)
     }
     *(void **)block = c->free_list;
     c->free_list = block;
+    POISON((char *)block + sizeof(void *), s->size - sizeof(void *));
     c->live--;
     s->live--;
     if (c->live > 0)
