@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hashtab.h"
+#include "lru.h"
 #include "slab.h"
 
 #define INITIAL_BUCKETS 1024
@@ -13,7 +14,7 @@
  * that room for two IPv6 addresses would cost each. */
 struct conn {
     cm_hnode node;          /* in conntrack.conns; first, so a node is its conn */
-    struct conn *older, *newer; /* recency list, for --maxFlows */
+    cm_lru_link recency;    /* by last packet: --maxFlows and idle expiry */
     int64_t last_ns;        /* time of its latest packet, for idle expiry */
     uint32_t stream;        /* the connection's tcp.stream */
     uint32_t base_seq[2];   /* Wireshark's per-direction base sequence number */
@@ -32,13 +33,13 @@ static inline size_t addr_len(uint8_t family)
 
 struct conntrack {
     cm_engine *eng;
-    cm_htab conns;          /* struct conn by conn_hash: both directions alike */
+    cm_htab conns;          /* struct conn by cm_packet_pair_hash: both directions alike */
     cm_slab conn_slab[2];   /* every struct conn, [0] IPv4 and [1] IPv6: no
                                malloc header each, and freed in one go */
     uint32_t next_stream;
     int64_t max_idle_ns;
     size_t max_flows;       /* 0: no bound */
-    conn *oldest, *newest;  /* least and most recently seen */
+    cm_lru recency;         /* connections, least recently seen first */
     conn_stats stats;
     char label[CM_FLOW_LABEL_MAX]; /* conntrack_label's buffer */
     void (*on_forget)(uint32_t stream, void *arg); /* conntrack_on_forget */
@@ -75,33 +76,6 @@ void conntrack_free(conntrack *ct)
 
 /* ---- lookup -------------------------------------------------------------- */
 
-/* One endpoint on 64 bits: the port above the address words, so that for
- * IPv4 the mapping is one to one before the final mix. */
-static uint64_t endpoint_hash(const cm_addr *a, uint16_t port)
-{
-    uint64_t h = (uint64_t)port << 32 | (uint64_t)a->family << 48;
-    size_t len = a->family == 6 ? 16 : 4;
-    for (size_t i = 0; i < len; i += 4) {
-        uint32_t word;
-        memcpy(&word, a->bytes + i, sizeof word);
-        h = (h ^ word) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 32;
-    }
-    return h;
-}
-
-/* Symmetric (a sum of the two endpoints), so that both directions of a
- * connection share one chain; mixed so that the low bits the table uses
- * depend on every input bit. */
-static uint32_t conn_hash(const cm_packet *p)
-{
-    uint64_t h = endpoint_hash(&p->src, p->sport) + endpoint_hash(&p->dst, p->dport);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return (uint32_t)h;
-}
-
 static inline bool endpoint_is(const conn *c, int side, const cm_addr *a, uint16_t port)
 {
     if (c->port[side] != port || a->family != c->family)
@@ -129,32 +103,10 @@ static conn *conn_find(const conntrack *ct, uint32_t hash, const cm_packet *p, i
     return NULL;
 }
 
-/* ---- recency: the list --maxFlows evicts from ----------------------------- */
-
-static void recency_unlink(conntrack *ct, conn *c)
+/* The least recently seen connection, or NULL. */
+static inline conn *oldest(const conntrack *ct)
 {
-    if (c->older)
-        c->older->newer = c->newer;
-    else if (ct->oldest == c)
-        ct->oldest = c->newer;
-    if (c->newer)
-        c->newer->older = c->older;
-    else if (ct->newest == c)
-        ct->newest = c->older;
-    c->older = c->newer = NULL;
-}
-
-static void recency_touch(conntrack *ct, conn *c)
-{
-    if (ct->newest == c)
-        return;
-    recency_unlink(ct, c);
-    c->older = ct->newest;
-    if (ct->newest)
-        ct->newest->newer = c;
-    ct->newest = c;
-    if (!ct->oldest)
-        ct->oldest = c;
+    return CM_LRU_ENTRY(ct->recency.oldest, conn, recency);
 }
 
 /* ---- connections begin and end ------------------------------------------ */
@@ -175,6 +127,7 @@ static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
     c->stream = ct->next_stream++;
     c->node.hash = hash;
     cm_htab_insert(&ct->conns, &c->node);
+    cm_lru_push(&ct->recency, &c->recency);
     return c;
 }
 
@@ -182,7 +135,7 @@ static conn *conn_create(conntrack *ct, uint32_t hash, const cm_packet *p)
 static void conn_drop(conntrack *ct, conn *c)
 {
     uint32_t stream = c->stream;
-    recency_unlink(ct, c);
+    cm_lru_unlink(&ct->recency, &c->recency);
     cm_htab_remove(&ct->conns, &c->node);
     cm_engine_forget_stream(ct->eng, stream);
     cm_slab_free(&ct->conn_slab[c->family == 6], c);
@@ -239,17 +192,17 @@ static void track_base_seq(conn *c, int dir, const cm_packet *p)
  * in between. */
 static void prefetch_next_victims(const conntrack *ct)
 {
-    const conn *next = ct->oldest;
+    const conn *next = oldest(ct);
     if (!next)
         return;
     cm_htab_prefetch(&ct->conns, next->node.hash);
-    if (next->newer)
-        __builtin_prefetch(next->newer);
+    if (next->recency.newer)
+        __builtin_prefetch(CM_LRU_ENTRY(next->recency.newer, conn, recency));
 }
 
 bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
 {
-    uint32_t hash = conn_hash(p);
+    uint32_t hash = cm_packet_pair_hash(p);
     int dir = 0;
     conn *c = conn_find(ct, hash, p, &dir);
     if (c && idle_at(ct, c, p->t_ns)) {
@@ -270,11 +223,11 @@ bool conntrack_assign(conntrack *ct, cm_packet *p, conn **conn_out)
     cm_flow_tally_see(&ct->stats.tally, &c->seen_dirs, (unsigned)dir);
     c->last_dir = (uint8_t)dir;
     c->last_ns = p->t_ns;
-    recency_touch(ct, c);
+    cm_lru_touch(&ct->recency, &c->recency);
     /* Over the bound: forget the least recently seen (never c itself). */
-    while (ct->max_flows > 0 && ct->conns.count > ct->max_flows && ct->oldest != c) {
+    while (ct->max_flows > 0 && ct->conns.count > ct->max_flows && oldest(ct) != c) {
         ct->stats.evicted++;
-        conn_drop(ct, ct->oldest);
+        conn_drop(ct, oldest(ct));
         prefetch_next_victims(ct);
     }
     p->stream = c->stream;
@@ -296,9 +249,10 @@ const char *conntrack_label(conntrack *ct, const cm_packet *p)
  * conntrack_assign checks idleness itself, so no value depends on it.) */
 void conntrack_expire(conntrack *ct, int64_t now_ns)
 {
-    while (ct->oldest && idle_at(ct, ct->oldest, now_ns)) {
+    conn *c;
+    while ((c = oldest(ct)) && idle_at(ct, c, now_ns)) {
         ct->stats.expired_idle++;
-        conn_drop(ct, ct->oldest);
+        conn_drop(ct, c);
     }
 }
 

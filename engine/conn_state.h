@@ -12,6 +12,7 @@
 
 #include "connmon.h"
 #include "hashtab.h"
+#include "lru.h"
 #include "pending.h"
 #include "slab.h"
 
@@ -56,7 +57,7 @@ typedef struct cm_flow {
  * bytes (conn_pack.c) and unpacked when its next packet comes. */
 typedef struct cm_conn {
     cm_hnode node;          /* keyed by stream (node.hash); node.tag 0 */
-    struct cm_conn *older, *newer; /* hot connections by last use */
+    cm_lru_link hot;        /* in the engine's hot list, by last use */
     int64_t  tmax;          /* latest capture time in the stream so far */
     cm_addr  a_addr;        /* the stream's first sender: direction 0 */
     bool     tmax_set;

@@ -182,6 +182,11 @@ static inline bool cm_addr_eq(const cm_addr *a, const cm_addr *b)
                           : memcmp(a->bytes, b->bytes, 4) == 0;
 }
 
+/* A mixed hash of the packet's address/port pair, the same for both
+ * directions of a connection: the command line's connection table and the
+ * plugin's conversation cache. */
+uint32_t cm_packet_pair_hash(const cm_packet *p);
+
 /* Formats "src:sport+dst:dport" (IPv6 in brackets) into buf; returns the
  * length written (without the NUL).  CM_FLOW_LABEL_MAX is always enough. */
 #define CM_FLOW_LABEL_MAX 112

@@ -27,7 +27,7 @@ struct cm_engine {
     cm_engine_counters counters;
     cm_slab conn_slab;      /* hot connections */
     cm_pool pool;           /* queues, rings, packed connections */
-    cm_conn *hot_oldest, *hot_newest; /* hot connections by last use */
+    cm_lru hot;             /* hot connections by last use */
     int64_t now;            /* latest capture time seen */
     int64_t epoch;          /* first capture time seen: packed times' base */
     bool started;           /* epoch is set */
@@ -109,39 +109,7 @@ void cm_engine_get_memory(const cm_engine *eng, cm_engine_memory *out)
     out->conns_hot = eng->conn_slab.live;
 }
 
-/* ---- hot connections, by last use --------------------------------------- */
-
-static void hot_unlink(cm_engine *eng, cm_conn *c)
-{
-    if (c->older)
-        c->older->newer = c->newer;
-    else
-        eng->hot_oldest = c->newer;
-    if (c->newer)
-        c->newer->older = c->older;
-    else
-        eng->hot_newest = c->older;
-    c->older = c->newer = NULL;
-}
-
-static void hot_push(cm_engine *eng, cm_conn *c)
-{
-    c->newer = NULL;
-    c->older = eng->hot_newest;
-    if (eng->hot_newest)
-        eng->hot_newest->newer = c;
-    else
-        eng->hot_oldest = c;
-    eng->hot_newest = c;
-}
-
-static void hot_touch(cm_engine *eng, cm_conn *c)
-{
-    if (eng->hot_newest == c)
-        return;
-    hot_unlink(eng, c);
-    hot_push(eng, c);
-}
+/* ---- records: hot connections and packed ones ---------------------------- */
 
 static inline bool is_packed(const cm_hnode *n)
 {
@@ -153,19 +121,23 @@ static inline size_t packed_size(const cm_hnode *n)
     return sizeof(cm_conn_packed) + (n->tag >> 1);
 }
 
+/* Frees a hot connection (already out of the table or replaced there). */
+static void hot_free(cm_engine *eng, cm_conn *c)
+{
+    cm_lru_unlink(&eng->hot, &c->hot);
+    cm_flow_queues_free(&c->flow[0], &eng->pool);
+    cm_flow_queues_free(&c->flow[1], &eng->pool);
+    cm_slab_free(&eng->conn_slab, c);
+}
+
 /* Removes a record of either kind from the table and frees it. */
 static void record_free(cm_engine *eng, cm_hnode *n)
 {
     cm_htab_remove(&eng->conns, n);
-    if (is_packed(n)) {
+    if (is_packed(n))
         cm_pool_free(&eng->pool, n, packed_size(n));
-        return;
-    }
-    cm_conn *c = (cm_conn *)n;
-    hot_unlink(eng, c);
-    cm_flow_queues_free(&c->flow[0], &eng->pool);
-    cm_flow_queues_free(&c->flow[1], &eng->pool);
-    cm_slab_free(&eng->conn_slab, c);
+    else
+        hot_free(eng, (cm_conn *)n);
 }
 
 static cm_hnode *record_find(const cm_engine *eng, uint32_t stream)
@@ -184,10 +156,9 @@ static bool pack(cm_engine *eng, cm_conn *c)
     if (!pk)
         return false;
     memcpy(pk->bytes, eng->scratch.data, len);
-    pk->node.hash = c->node.hash;
     pk->node.tag = (uint32_t)len << 1 | CM_CONN_PACKED_TAG;
-    record_free(eng, &c->node);
-    cm_htab_insert(&eng->conns, &pk->node);
+    cm_htab_replace(&eng->conns, &c->node, &pk->node);
+    hot_free(eng, c);
     eng->counters.conns_packed++;
     return true;
 }
@@ -201,11 +172,10 @@ static cm_conn *unpack(cm_engine *eng, cm_conn_packed *pk)
         cm_slab_free(&eng->conn_slab, c);
         return NULL;
     }
-    c->node.hash = pk->node.hash;
     c->node.tag = 0;
-    record_free(eng, &pk->node);
-    cm_htab_insert(&eng->conns, &c->node);
-    hot_push(eng, c);
+    cm_htab_replace(&eng->conns, &pk->node, &c->node);
+    cm_pool_free(&eng->pool, pk, packed_size(&pk->node));
+    cm_lru_push(&eng->hot, &c->hot);
     eng->counters.conns_unpacked++;
     return c;
 }
@@ -215,8 +185,8 @@ static void pack_idle(cm_engine *eng)
     const int64_t idle = eng->cfg.pack_idle_ns;
     if (idle < 0)
         return;
-    while (eng->hot_oldest) {
-        cm_conn *c = eng->hot_oldest;
+    cm_conn *c;
+    while ((c = CM_LRU_ENTRY(eng->hot.oldest, cm_conn, hot))) {
         /* now >= tmax: now is the latest time of every stream */
         if ((uint64_t)eng->now - (uint64_t)c->tmax < (uint64_t)idle || !pack(eng, c))
             return;
@@ -233,7 +203,7 @@ static cm_conn *conn_get(cm_engine *eng, const cm_packet *p)
         eng->now = p->t_ns;
     cm_hnode *n = record_find(eng, p->stream);
     if (n && !is_packed(n)) {
-        hot_touch(eng, (cm_conn *)n);
+        cm_lru_touch(&eng->hot, &((cm_conn *)n)->hot);
         return (cm_conn *)n;
     }
     cm_conn *c = n ? unpack(eng, (cm_conn_packed *)n) : NULL;
@@ -253,7 +223,7 @@ static cm_conn *conn_get(cm_engine *eng, const cm_packet *p)
     c->a_port = p->sport;
     c->node.hash = p->stream;
     cm_htab_insert(&eng->conns, &c->node);
-    hot_push(eng, c);
+    cm_lru_push(&eng->hot, &c->hot);
     return c;
 }
 

@@ -83,14 +83,31 @@ void cm_htab_insert(cm_htab *t, cm_hnode *n)
         grow(t);
 }
 
+/* The pointer that points at n in its chain (NULL if n is not there). */
+static cm_hnode **link_to(const cm_htab *t, const cm_hnode *n)
+{
+    for (cm_hnode **pp = &t->buckets[slot(t, n->hash)]; *pp; pp = &(*pp)->next)
+        if (*pp == n)
+            return pp;
+    return NULL;
+}
+
 void cm_htab_remove(cm_htab *t, cm_hnode *n)
 {
-    for (cm_hnode **pp = &t->buckets[slot(t, n->hash)]; *pp; pp = &(*pp)->next) {
-        if (*pp == n) {
-            *pp = n->next;
-            t->count--;
-            return;
-        }
+    cm_hnode **pp = link_to(t, n);
+    if (pp) {
+        *pp = n->next;
+        t->count--;
+    }
+}
+
+void cm_htab_replace(cm_htab *t, cm_hnode *old, cm_hnode *n)
+{
+    cm_hnode **pp = link_to(t, old);
+    if (pp) {
+        n->hash = old->hash;
+        n->next = old->next;
+        *pp = n;
     }
 }
 

@@ -51,6 +51,10 @@ void cm_htab_prefetch(const cm_htab *t, uint32_t hash);
 
 /* Inserts n with n->hash already set. */
 void cm_htab_insert(cm_htab *t, cm_hnode *n);
+/* Puts n in old's place in its chain (old must be in the table): n takes
+ * old's hash; the count and the buckets stay as they are. */
+void cm_htab_replace(cm_htab *t, cm_hnode *old, cm_hnode *n);
+
 /* Unlinks n (which must be in the table). */
 void cm_htab_remove(cm_htab *t, cm_hnode *n);
 

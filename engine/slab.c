@@ -36,107 +36,105 @@
 #define CHUNK_BYTES ((uintptr_t)65536)
 
 struct cm_slab_chunk {
-    cm_slab_chunk *prev, *next; /* in the slab's partial or full list */
+    cm_lru_link link;           /* in the slab's chunks with a block to give
+                                   (full ones are in no list); emptied ones
+                                   are chained through link.older */
     void *free_list;            /* freed blocks of this chunk */
     uint32_t live;              /* blocks handed out */
     uint32_t fresh;             /* blocks never handed out (the chunk's tail) */
-    bool full;                  /* in the full list */
+    bool full;                  /* out of the list */
     /* blocks follow, 8-aligned */
 };
 
 #define CHUNK_HEADER ((sizeof(cm_slab_chunk) + 7) & ~(size_t)7)
 
-#ifndef _WIN32
 /* Chunks are carved from 1 MiB regions: one mapping per chunk would make a
  * large capture hit the kernel's limit on mappings (65530 by default: 4 GB
  * of chunks).  An emptied chunk's pages go back with MADV_DONTNEED and the
  * chunk waits, mapped, for reuse; regions are unmapped at the end. */
 #define REGION_CHUNKS 16
+#define REGION_BYTES (REGION_CHUNKS * CHUNK_BYTES)
 
-static bool region_map(cm_slab *s)
+/* A region aligned to CHUNK_BYTES, or NULL. */
+static char *region_alloc(void)
+{
+#ifdef _WIN32
+    return _aligned_malloc(REGION_BYTES, CHUNK_BYTES);
+#else
+    /* map one chunk more than needed and trim to the chunk alignment */
+    size_t len = REGION_BYTES + CHUNK_BYTES;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *aligned = (char *)(((uintptr_t)p + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    if (p + len > aligned + REGION_BYTES)
+        munmap(aligned + REGION_BYTES, (size_t)(p + len - (aligned + REGION_BYTES)));
+    return aligned;
+#endif
+}
+
+static void region_free(char *r)
+{
+    /* the addresses may be mapped again by anyone: no stale poison */
+    UNPOISON(r, REGION_BYTES);
+#ifdef _WIN32
+    _aligned_free(r);
+#else
+    munmap(r, REGION_BYTES);
+#endif
+}
+
+static bool region_new(cm_slab *s)
 {
     if (s->nregions == s->regions_cap) {
         size_t cap = s->regions_cap ? 2 * s->regions_cap : 8;
-        void **r = realloc(s->regions, cap * sizeof *r);
+        char **r = realloc(s->regions, cap * sizeof *r);
         if (!r)
             return false;
         s->regions = r;
         s->regions_cap = cap;
     }
-    /* map one chunk more than needed and trim to the chunk alignment */
-    size_t want = REGION_CHUNKS * CHUNK_BYTES, len = want + CHUNK_BYTES;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    char *r = region_alloc();
+    if (!r)
         return false;
-    char *aligned = (char *)(((uintptr_t)p + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1));
-    if (aligned > p)
-        munmap(p, (size_t)(aligned - p));
-    if (p + len > aligned + want)
-        munmap(aligned + want, (size_t)(p + len - (aligned + want)));
-    s->regions[s->nregions++] = aligned;
-    s->carve = aligned;
+    s->regions[s->nregions++] = r;
+    s->carve = r;
     s->carve_left = REGION_CHUNKS;
     return true;
 }
-#endif
 
 /* A chunk for new blocks: an emptied one, the next of the current region,
  * or one from a new region. */
 static cm_slab_chunk *chunk_acquire(cm_slab *s)
 {
-#ifdef _WIN32
-    return _aligned_malloc(CHUNK_BYTES, CHUNK_BYTES);
-#else
     cm_slab_chunk *c = s->unused;
     if (c) {
-        s->unused = c->next;
+        s->unused = CM_LRU_ENTRY(c->link.older, cm_slab_chunk, link);
         return c;
     }
-    if (s->carve_left == 0 && !region_map(s))
+    if (s->carve_left == 0 && !region_new(s))
         return NULL;
     c = (cm_slab_chunk *)s->carve;
     s->carve += CHUNK_BYTES;
     s->carve_left--;
     return c;
-#endif
 }
 
-/* An emptied chunk: its memory back to the system. */
+/* An emptied chunk: its pages back to the system, the chunk kept for reuse. */
 static void chunk_release(cm_slab *s, cm_slab_chunk *c)
 {
-#ifdef _WIN32
-    (void)s;
-    _aligned_free(c);
-#else
+#ifndef _WIN32
     madvise(c, CHUNK_BYTES, MADV_DONTNEED);
-    c->next = s->unused; /* touches one page of it again */
-    s->unused = c;
 #endif
+    c->link.older = s->unused ? &s->unused->link : NULL; /* touches one page again */
+    s->unused = c;
 }
 
 static inline cm_slab_chunk *chunk_of(const void *block)
 {
     return (cm_slab_chunk *)((uintptr_t)block & ~(CHUNK_BYTES - 1));
-}
-
-static void list_push(cm_slab_chunk **head, cm_slab_chunk *c)
-{
-    c->prev = NULL;
-    c->next = *head;
-    if (*head)
-        (*head)->prev = c;
-    *head = c;
-}
-
-static void list_unlink(cm_slab_chunk **head, cm_slab_chunk *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        *head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
 }
 
 void cm_slab_init(cm_slab *s, size_t size)
@@ -149,23 +147,9 @@ void cm_slab_init(cm_slab *s, size_t size)
 
 void cm_slab_destroy(cm_slab *s)
 {
-#ifdef _WIN32
-    cm_slab_chunk *lists[] = {s->partial, s->full};
-    for (size_t i = 0; i < 2; i++)
-        for (cm_slab_chunk *c = lists[i], *next; c; c = next) {
-            next = c->next;
-            _aligned_free(c);
-        }
-    if (s->spare)
-        _aligned_free(s->spare);
-#else
-    for (size_t i = 0; i < s->nregions; i++) {
-        /* the addresses may be mapped again by anyone: no stale poison */
-        UNPOISON(s->regions[i], REGION_CHUNKS * CHUNK_BYTES);
-        munmap(s->regions[i], REGION_CHUNKS * CHUNK_BYTES);
-    }
+    for (size_t i = 0; i < s->nregions; i++)
+        region_free(s->regions[i]);
     free(s->regions);
-#endif
     size_t size = s->size;
     cm_slab_init(s, size);
 }
@@ -184,7 +168,7 @@ static cm_slab_chunk *chunk_new(cm_slab *s)
     c->fresh = (uint32_t)s->per_chunk;
     c->full = false;
     POISON((char *)c + CHUNK_HEADER, s->per_chunk * s->size);
-    list_push(&s->partial, c);
+    cm_lru_push(&s->partial, &c->link);
     return c;
 }
 
@@ -192,7 +176,8 @@ void *cm_slab_alloc(cm_slab *s)
 {
     if (s->per_chunk == 0)
         return NULL; /* blocks larger than a chunk: cm_pool takes them to malloc */
-    cm_slab_chunk *c = s->partial;
+    /* the chunk that last got a block back or was made: still cached */
+    cm_slab_chunk *c = CM_LRU_ENTRY(s->partial.newest, cm_slab_chunk, link);
     if (!c && !(c = chunk_new(s)))
         return NULL;
     void *b = c->free_list;
@@ -207,8 +192,7 @@ void *cm_slab_alloc(cm_slab *s)
     c->live++;
     s->live++;
     if (!c->free_list && c->fresh == 0) {
-        list_unlink(&s->partial, c);
-        list_push(&s->full, c);
+        cm_lru_unlink(&s->partial, &c->link);
         c->full = true;
     }
     return b;
@@ -220,8 +204,7 @@ void cm_slab_free(cm_slab *s, void *block)
         return;
     cm_slab_chunk *c = chunk_of(block);
     if (c->full) {
-        list_unlink(&s->full, c);
-        list_push(&s->partial, c);
+        cm_lru_push(&s->partial, &c->link);
         c->full = false;
     }
     *(void **)block = c->free_list;
@@ -233,7 +216,7 @@ void cm_slab_free(cm_slab *s, void *block)
         return;
     /* empty: back to the system, but one spare is kept so that a table
      * hovering at a chunk boundary does not map and unmap all the time */
-    list_unlink(&s->partial, c);
+    cm_lru_unlink(&s->partial, &c->link);
     if (!s->spare) {
         s->spare = c;
     } else {
@@ -252,7 +235,7 @@ size_t cm_slab_bytes(const cm_slab *s)
 /* A large block's header: blocks are listed for cm_pool_destroy.  Two
  * pointers keep the payload as aligned as malloc's. */
 struct cm_pool_large {
-    cm_pool_large *prev, *next;
+    cm_lru_link link;
 };
 
 static inline size_t pool_class(size_t size)
@@ -264,7 +247,7 @@ void cm_pool_init(cm_pool *p)
 {
     for (size_t i = 0; i < CM_POOL_CLASSES; i++)
         cm_slab_init(&p->cls[i], (i + 1) * CM_POOL_STEP);
-    p->large = NULL;
+    p->large = (cm_lru){NULL, NULL};
     p->large_bytes = 0;
 }
 
@@ -272,11 +255,11 @@ void cm_pool_destroy(cm_pool *p)
 {
     for (size_t i = 0; i < CM_POOL_CLASSES; i++)
         cm_slab_destroy(&p->cls[i]);
-    for (cm_pool_large *l = p->large, *next; l; l = next) {
-        next = l->next;
-        free(l);
+    for (cm_lru_link *l = p->large.oldest, *newer; l; l = newer) {
+        newer = l->newer;
+        free(CM_LRU_ENTRY(l, cm_pool_large, link));
     }
-    p->large = NULL;
+    p->large = (cm_lru){NULL, NULL};
     p->large_bytes = 0;
 }
 
@@ -291,11 +274,7 @@ void *cm_pool_alloc(cm_pool *p, size_t size)
     cm_pool_large *l = malloc(sizeof *l + size);
     if (!l)
         return NULL;
-    l->prev = NULL;
-    l->next = p->large;
-    if (p->large)
-        p->large->prev = l;
-    p->large = l;
+    cm_lru_push(&p->large, &l->link);
     p->large_bytes += cm_pool_rounded(size);
     return l + 1;
 }
@@ -311,12 +290,7 @@ void cm_pool_free(cm_pool *p, void *block, size_t size)
         return;
     }
     cm_pool_large *l = (cm_pool_large *)block - 1;
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        p->large = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    cm_lru_unlink(&p->large, &l->link);
     p->large_bytes -= cm_pool_rounded(size);
     free(l);
 }

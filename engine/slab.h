@@ -17,17 +17,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lru.h"
+
 typedef struct cm_slab_chunk cm_slab_chunk;
 
 typedef struct cm_slab {
     size_t size;            /* block size: a multiple of 8, at least 8 */
     size_t per_chunk;       /* blocks per chunk */
-    cm_slab_chunk *partial; /* chunks with a block to give, last used first */
-    cm_slab_chunk *full;    /* chunks without */
+    cm_lru partial;         /* chunks with a block to give; the newest is used */
     cm_slab_chunk *spare;   /* one empty chunk kept back */
     size_t nchunks;         /* chunks in use, the spare included */
     cm_slab_chunk *unused;  /* emptied chunks, their pages given back */
-    void **regions;         /* the mappings chunks are carved from */
+    char **regions;         /* the 1 MiB regions chunks are carved from */
     size_t nregions, regions_cap;
     char *carve;            /* the next chunk of the newest region */
     size_t carve_left;
@@ -58,7 +59,7 @@ typedef struct cm_pool_large cm_pool_large;
 
 typedef struct cm_pool {
     cm_slab cls[CM_POOL_CLASSES];
-    cm_pool_large *large;  /* malloc'd blocks not freed yet, listed so that
+    cm_lru large;          /* malloc'd blocks not freed yet, listed so that
                               cm_pool_destroy needs no walk of the owners */
     size_t large_bytes;    /* their sizes */
 } cm_pool;

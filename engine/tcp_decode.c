@@ -90,3 +90,29 @@ void cm_packet_set_tcp(cm_packet *pkt, const cm_tcp_header *h)
     pkt->tsval = h->tsval;
     pkt->tsecr = h->tsecr;
 }
+
+/* One endpoint on 64 bits: the port above the address words, so that for
+ * IPv4 the mapping is one to one before the final mix. */
+static uint64_t endpoint_hash(const cm_addr *a, uint16_t port)
+{
+    uint64_t h = (uint64_t)port << 32 | (uint64_t)a->family << 48;
+    size_t len = a->family == 6 ? 16 : 4;
+    for (size_t i = 0; i < len; i += 4) {
+        uint32_t word;
+        memcpy(&word, a->bytes + i, sizeof word);
+        h = (h ^ word) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* Symmetric (a sum of the two endpoints); mixed so that the low bits a
+ * table uses depend on every input bit. */
+uint32_t cm_packet_pair_hash(const cm_packet *p)
+{
+    uint64_t h = endpoint_hash(&p->src, p->sport) + endpoint_hash(&p->dst, p->dport);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}

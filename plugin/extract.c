@@ -55,31 +55,12 @@ static void address_to_cm(const address *a, cm_addr *out)
     }
 }
 
-static inline guint32 mix32(guint32 h, guint32 v)
-{
-    h ^= v;
-    h *= 0x9e3779b1u;
-    return h ^ (h >> 16);
-}
-
-static guint32 endpoint_hash(const cm_addr *a, guint16 port)
-{
-    guint32 h = mix32(port, a->family);
-    guint32 w[4];
-    size_t words = a->family == 6 ? 4 : 1;
-    memcpy(w, a->bytes, words * 4);
-    for (size_t i = 0; i < words; i++)
-        h = mix32(h, w[i]);
-    return h;
-}
-
 /* Both directions of a connection share a slot: a flow's first packet gets
  * its stream from the stream count and leaves no conversation here, so the
  * reply's lookup has to serve the packets after it in either direction. */
 static conv_slot *cache_slot(const cm_packet *p)
 {
-    guint32 h = endpoint_hash(&p->src, p->sport) + endpoint_hash(&p->dst, p->dport);
-    return &conv_cache[(h ^ (h >> 16)) & (CONV_CACHE_SLOTS - 1)];
+    return &conv_cache[cm_packet_pair_hash(p) & (CONV_CACHE_SLOTS - 1)];
 }
 
 static gboolean same_endpoint(const cm_addr *a, guint16 a_port, const cm_addr *b,
