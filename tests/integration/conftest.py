@@ -50,3 +50,31 @@ def tshark():
         yield ts
     finally:
         shutil.rmtree(ts.stage, ignore_errors=True)
+
+
+def echo_server(reply_bytes=None):
+    """A TCP server on 127.0.0.1 for live-capture tests: every connection
+    it accepts is served on its own thread, each read answered with the
+    data (its first reply_bytes only, if given).  Close it when done."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+
+    def serve_one(c):
+        with c:
+            while data := c.recv(65536):
+                c.sendall(data if reply_bytes is None else data[:reply_bytes])
+
+    def accept():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve_one, args=(c,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return srv

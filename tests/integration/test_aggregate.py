@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 
-from conftest import PCAPS, build_dir
+from conftest import PCAPS, build_dir, echo_server
 
 ALL_PCAPS = sorted(str(p.relative_to(PCAPS)) for p in PCAPS.rglob("*.pcap*"))
 NS = Decimal(10) ** 9
@@ -267,23 +267,12 @@ def test_live_records_come_out_promptly(tmp_path):
     """Live (-i lo): an interval's records come out about when it ends, by
     the wall clock, without waiting for a later packet."""
     import socket
-    import threading
     if os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("CI runs as root: live capture on lo must work")
         pytest.skip("live capture needs root (CAP_NET_RAW)")
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
+    srv = echo_server()
     port = srv.getsockname()[1]
-
-    def echo():
-        c, _ = srv.accept()
-        with c:
-            while data := c.recv(65536):
-                c.sendall(data)
-
-    threading.Thread(target=echo, daemon=True).start()
     out, err = tmp_path / "agg.jsonl", tmp_path / "err.txt"
     proc = subprocess.Popen([cli_path(), "-i", "lo", "-f", f"port {port}", "--aggregate", "1",
                              "--prefix4", "32"], stdout=open(out, "w"), stderr=open(err, "w"))

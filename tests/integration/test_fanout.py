@@ -9,12 +9,11 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
-from conftest import build_dir
+from conftest import build_dir, echo_server
 
 CONNECTIONS = 24
 
@@ -26,37 +25,12 @@ def cli_path():
     return str(p)
 
 
-def echo_server():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-
-    def serve_one(c):
-        with c:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    return
-                c.sendall(data[:100])
-
-    def accept():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return srv
-
-
 def test_fanout_splits_by_connection(tmp_path):
     if os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("CI runs as root: live capture on lo must work")
         pytest.skip("live capture needs root (CAP_NET_RAW)")
-    srv = echo_server()
+    srv = echo_server(reply_bytes=100)
     port = srv.getsockname()[1]
     group = 40000 + os.getpid() % 20000
     procs, outs, errs = [], [], []

@@ -14,14 +14,13 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_dir
+from conftest import ROOT, build_dir, echo_server
 
 UNIT = ROOT / "packaging" / "connmon@.service"
 
@@ -84,22 +83,13 @@ def test_unit_runs_without_root():
     proc = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                              f"--inh-caps={cap}", f"--ambient-caps={cap}", *argv],
                             stdout=subprocess.DEVNULL, stderr=open(err, "w"))
-    srv = socket.socket()
+    srv = None
     try:
         deadline = time.time() + 10
         while "serving" not in err.read_text():
             assert time.time() < deadline and proc.poll() is None, err.read_text()
             time.sleep(0.05)
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(4)
-
-        def echo():
-            c, _ = srv.accept()
-            with c:
-                while data := c.recv(65536):
-                    c.sendall(data)
-
-        threading.Thread(target=echo, daemon=True).start()
+        srv = echo_server()
         with socket.create_connection(srv.getsockname()) as c:
             for _ in range(5):
                 c.sendall(b"z" * 500)
@@ -125,7 +115,8 @@ def test_unit_runs_without_root():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        srv.close()
+        if srv:
+            srv.close()
         log = err.read_text()
         shutil.rmtree(tmp_path, ignore_errors=True)
     assert all(line.startswith("connmon: ") or re.match(r"\d+ (flows|expired)", line)

@@ -58,11 +58,10 @@ sys.path.insert(0, str(HERE))
 
 import connmon_tshark  # noqa: E402
 import scalecap  # noqa: E402
+from bench import FIELDS  # noqa: E402  (-T fields: the same fields as bench.py's (b))
 
 GEN_VERSION = 1     # bump when scalecap.py changes what it writes
 
-FIELDS = ["frame.number", "frame.time_epoch", "tcp.stream", "tcp.len",
-          "connmon.tsrtd", "connmon.seqrtd"]
 WORKLOADS = [
     # key, label, args after -r FILE, stdout to /dev/null
     ("q", "-q -Y tcp", ["-q", "-Y", "tcp"]),
